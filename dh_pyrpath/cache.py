@@ -1,0 +1,162 @@
+"""A content-addressed cache shared by builds: interpreters, source tarballs and wheels.
+
+Entries are built in a temporary directory on the cache's filesystem and published with one
+rename, under a per-entry lock, so concurrent builds neither corrupt an entry nor build it twice.
+Each interpreter entry carries a manifest of every file's sha256; an entry that does not match
+its manifest is discarded and rebuilt, never used.
+"""
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+
+
+def default_location(env=None):
+    """$DH_PYRPATH_CACHE_DIR, else $XDG_CACHE_HOME/dh-pyrpath, else ~/.cache/dh-pyrpath."""
+    env = os.environ if env is None else env
+    if env.get("DH_PYRPATH_CACHE_DIR"):
+        return Path(env["DH_PYRPATH_CACHE_DIR"])
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "dh-pyrpath"
+    home = env.get("HOME")
+    if home:
+        return Path(home) / ".cache" / "dh-pyrpath"
+    return None
+
+
+def open_cache(location):
+    """A Cache at `location`, or None when it cannot be created or written (caching is off)."""
+    if location is None:
+        return None
+    try:
+        location = Path(location)
+        location.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=location, prefix=".probe-")
+        probe.close()
+    except OSError:
+        return None
+    return Cache(location)
+
+
+def sha256_file(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def tree_manifest(root):
+    """{relative path: [kind, mode, size or link target, sha256]} for every entry under root."""
+    root = Path(root)
+    entries = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            st = path.lstat()
+            mode = stat.S_IMODE(st.st_mode)
+            if stat.S_ISLNK(st.st_mode):
+                entries[rel] = ["link", mode, os.readlink(path), ""]
+            elif stat.S_ISDIR(st.st_mode):
+                entries[rel] = ["dir", mode, 0, ""]
+            else:
+                entries[rel] = ["file", mode, st.st_size, sha256_file(path)]
+    return entries
+
+
+def manifest_problems(root, manifest):
+    """What differs between the tree and its manifest (empty when it is intact)."""
+    actual = tree_manifest(root)
+    problems = []
+    for rel in sorted(set(manifest) | set(actual)):
+        if rel not in actual:
+            problems.append(f"missing {rel}")
+        elif rel not in manifest:
+            problems.append(f"unexpected {rel}")
+        elif actual[rel] != manifest[rel]:
+            problems.append(f"changed {rel}")
+    return problems
+
+
+class Cache:
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def path(self, *parts):
+        return self.root.joinpath(*parts)
+
+    @contextmanager
+    def lock(self, name):
+        """An exclusive lock on `name`, held across processes (flock)."""
+        lockdir = self.path("locks")
+        lockdir.mkdir(parents=True, exist_ok=True)
+        with open(lockdir / f"{name}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def tempdir(self, prefix):
+        """A fresh directory on the cache's filesystem, so publish() is one atomic rename."""
+        tmp = self.path("tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=tmp))
+
+    def publish(self, staged, final):
+        """Move a finished directory or file into place atomically (caller holds the lock)."""
+        final = Path(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            discard(final)
+        os.rename(staged, final)
+
+    def size(self, *parts):
+        total = 0
+        for dirpath, _, filenames in os.walk(self.path(*parts)):
+            for name in filenames:
+                try:
+                    total += os.lstat(os.path.join(dirpath, name)).st_size
+                except OSError:
+                    pass
+        return total
+
+
+def write_manifest(entry, tree):
+    """Record the manifest of `tree` in `entry`/manifest.json."""
+    with open(Path(entry) / MANIFEST, "w", encoding="utf-8") as fh:
+        json.dump(tree_manifest(tree), fh, sort_keys=True)
+
+
+def read_manifest(entry):
+    try:
+        with open(Path(entry) / MANIFEST, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def discard(path):
+    """Remove a file or directory tree, making read-only directories writable first."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        for dirpath, dirnames, _ in os.walk(path):
+            for d in dirnames:
+                p = os.path.join(dirpath, d)
+                if not os.path.islink(p):
+                    os.chmod(p, 0o755)
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

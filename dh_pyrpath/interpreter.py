@@ -1,0 +1,396 @@
+"""Fetch, verify, configure, build, install and trim a private CPython.
+
+The interpreter is built once per configuration at a fixed placeholder prefix, with DT_RPATH
+$ORIGIN/../lib so the executable always loads the libpython beside it (DT_RPATH, unlike
+DT_RUNPATH, wins over LD_LIBRARY_PATH). relocate.py then moves a copy to each package's prefix,
+which is why one cache entry serves every package and prefix.
+"""
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tarfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from debian.debian_support import Version
+
+from . import cache as cachelib
+from . import relocate
+from .errors import PyrpathError
+
+# Fixed-length placeholder prefix: long enough that any real prefix (<= MAX_PREFIX_LEN) can be
+# patched over it in compiled-in C strings, padded with NULs.
+PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
+# Where the CPython build directory is said to be in the installed sysconfig data.
+NEUTRAL_BUILD_DIR = "/usr/src/cpython"
+# Bump when the build or trim steps change what an entry contains.
+RECIPE_VERSION = 1
+
+# Debian packages whose headers and libraries end up in the interpreter; their versions are
+# part of the cache key.
+BUILD_LIBRARIES = ("libssl-dev", "libffi-dev", "zlib1g-dev", "libbz2-dev", "liblzma-dev",
+                   "libsqlite3-dev", "libreadline-dev", "libncurses-dev", "uuid-dev",
+                   "libgdbm-dev", "libexpat1-dev", "libc6-dev")
+
+CONFIGURE_ARGS = ("--enable-shared", "--without-static-libpython", "--with-ensurepip=no",
+                  "--with-system-expat")
+OPTIMIZE_ARGS = ("--enable-optimizations", "--with-lto")
+
+FLAGS = ("CFLAGS", "CPPFLAGS", "LDFLAGS")
+
+
+@dataclass
+class Source:
+    path: Path
+    sha256: str
+    label: str
+
+
+@dataclass
+class Interpreter:
+    """A verified interpreter: `tree` is what goes under the prefix, `pip` an unpacked pip."""
+    key: str
+    version: str
+    tree: Path
+    pip: Path
+    bundled: Path
+    info: dict
+
+    @property
+    def xy(self):
+        return ".".join(self.version.split(".")[:2])
+
+
+# ---------------------------------------------------------------- fetch and verify
+
+def resolve_source(spec, sha256, cache, workdir, log):
+    """Turn --python-source into a verified tarball on disk."""
+    if spec.startswith("debian:"):
+        return _debian_source(spec[len("debian:"):], cache, workdir, log)
+    if not sha256:
+        raise PyrpathError(f"--python-source {spec} has no checksum: pass --python-sha256 "
+                           "(sha256sum of the tarball); unverified sources are refused")
+    sha256 = sha256.lower()
+    if re.match(r"https?://", spec):
+        return _download(spec, sha256, cache, workdir, log)
+    path = Path(spec[len("file://"):] if spec.startswith("file://") else spec)
+    if not path.is_file():
+        raise PyrpathError(f"CPython source {path} not found: give an existing tarball path, an "
+                           "http(s) URL, or debian:python3.X")
+    _check_sha256(path, sha256, spec)
+    return Source(path.resolve(), sha256, path.name)
+
+
+def _check_sha256(path, expected, label):
+    actual = cachelib.sha256_file(path)
+    if actual != expected:
+        raise PyrpathError(f"CPython source {label}: sha256 is {actual}, expected {expected}: "
+                           "the file is corrupt or not the one you meant; fix --python-sha256 "
+                           "or the source")
+
+
+def _download(url, sha256, cache, workdir, log):
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", url.rstrip("/").rsplit("/", 1)[-1]) or "python.tar"
+    cached = cache.path("sources", f"{sha256}-{name}") if cache else None
+    if cached and cached.is_file() and cachelib.sha256_file(cached) == sha256:
+        return Source(cached, sha256, name)
+    tmpdir = cache.tempdir("source-") if cache else Path(workdir)
+    tmp = tmpdir / name
+    log.write(f"downloading {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
+            shutil.copyfileobj(resp, out)
+    except (urllib.error.URLError, OSError) as exc:
+        raise PyrpathError(f"cannot download CPython source {log_safe(url)}: {exc}: check the "
+                           "URL and the network, or use a local tarball") from None
+    _check_sha256(tmp, sha256, log_safe(url))
+    if cache:
+        with cache.lock(f"source-{sha256}"):
+            cache.publish(tmp, cached)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        return Source(cached, sha256, name)
+    return Source(tmp, sha256, name)
+
+
+def log_safe(text):
+    from .log import redact
+    return redact(text)
+
+
+def debian_orig(package, log):
+    """(version, orig tarball name, sha256) of the newest source of `package` known to apt.
+
+    The checksum comes from apt's signed index, so a cached tarball can be reused without
+    downloading or trusting anything else.
+    """
+    try:
+        proc = subprocess.run(["apt-cache", "showsrc", package], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError:
+        raise PyrpathError("apt-cache not found: debian:<package> sources need apt") from None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise PyrpathError(
+            f"apt knows no source package {package}: add a deb-src entry for your release to "
+            "/etc/apt/sources.list.d/ (Types: deb-src) and run apt-get update, or pass "
+            "--python-source=<tarball> --python-sha256=<sha256>")
+    best = None
+    for block in proc.stdout.split("\n\n"):
+        version = re.search(r"^Version: (\S+)", block, re.M)
+        sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
+        if not version or not sums:
+            continue
+        for line in sums.group(1).splitlines():
+            parts = line.split()
+            if len(parts) == 3 and re.search(r"\.orig\.tar\.[a-z0-9]+$", parts[2]):
+                candidate = (Version(version.group(1)), parts[2], parts[0])
+                if best is None or candidate[0] > best[0]:
+                    best = candidate
+    if best is None:
+        raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's "
+                           "index: pick another --python-source")
+    return str(best[0]), best[1], best[2]
+
+
+def _debian_source(package, cache, workdir, log):
+    version, name, sha256 = debian_orig(package, log)
+    cached = cache.path("sources", f"{sha256}-{name}") if cache else None
+    if cached and cached.is_file() and cachelib.sha256_file(cached) == sha256:
+        return Source(cached, sha256, f"{name} (Debian {package} {version})")
+    tmpdir = cache.tempdir("source-") if cache else Path(workdir) / "apt-source"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    # apt checks the .orig against the signed index (Release -> Sources -> dsc).
+    log.run(["apt-get", "source", "--download-only", f"{package}={version}"],
+            f"apt-get source {package}", cwd=tmpdir,
+            fix="check the deb-src entry and the network (apt-get update), or use a local tarball")
+    tarball = tmpdir / name
+    if not tarball.is_file():
+        raise PyrpathError(f"apt-get source {package} did not produce {name}", log=log.path)
+    _check_sha256(tarball, sha256, name)
+    if cache:
+        with cache.lock(f"source-{sha256}"):
+            cache.publish(tarball, cached)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        return Source(cached, sha256, f"{name} (Debian {package} {version})")
+    return Source(tarball, sha256, f"{name} (Debian {package} {version})")
+
+
+# ---------------------------------------------------------------- recipe and cache key
+
+def build_flags(log, noopt):
+    """dpkg-buildflags' hardening flags, minus what must not end up in sysconfig.
+
+    Prefix maps name the package's build directory (a path leak in every extension built
+    later); -O levels are dropped so CPython keeps its own unless noopt asks for -O0.
+    """
+    flags = {}
+    for name in FLAGS:
+        value = log.capture(["dpkg-buildflags", "--get", name], "dpkg-buildflags").strip()
+        words = [w for w in value.split()
+                 if not w.startswith(("-ffile-prefix-map=", "-fdebug-prefix-map=",
+                                      "-fmacro-prefix-map="))]
+        if not noopt:
+            words = [w for w in words if not re.fullmatch(r"-O[0-3sgz]?", w)]
+        flags[name] = " ".join(words)
+    return flags
+
+
+def toolchain(log):
+    """What else changes the bytes of a build: compiler, library headers, architecture."""
+    gcc = subprocess.run(["gcc", "--version"], text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL).stdout.splitlines()
+    proc = subprocess.run(["dpkg-query", "-W", "-f", "${Package}=${Version}\n", *BUILD_LIBRARIES],
+                          text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return {"arch": platform.machine(), "gcc": gcc[0] if gcc else "",
+            "libraries": sorted(proc.stdout.split())}
+
+
+def recipe(source, flags, keep, optimize, tools):
+    """Everything that changes the result; its hash is the cache key."""
+    return {"recipe": RECIPE_VERSION, "source_sha256": source.sha256,
+            "configure": list(CONFIGURE_ARGS) + (list(OPTIMIZE_ARGS) if optimize else []),
+            "flags": flags, "keep": sorted(keep), "toolchain": tools,
+            "placeholder": PLACEHOLDER}
+
+
+def cache_key(rec):
+    blob = json.dumps(rec, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------- build
+
+def _python_version(srcdir):
+    text = (srcdir / "Include" / "patchlevel.h").read_text(encoding="latin-1")
+    match = re.search(r'#define\s+PY_VERSION\s+"([^"]+)"', text)
+    if not match:
+        raise PyrpathError(f"{srcdir}: no PY_VERSION in Include/patchlevel.h: not a CPython source")
+    return match.group(1)
+
+
+def _extract(source, workdir, log):
+    dest = workdir / "src"
+    dest.mkdir(parents=True)
+    try:
+        with tarfile.open(source.path) as tar:
+            top = {m.name.split("/", 1)[0] for m in tar.getmembers()}
+    except (tarfile.TarError, OSError) as exc:
+        raise PyrpathError(f"CPython source {source.label} is not a readable tarball ({exc}): "
+                           "give a CPython release tarball") from None
+    log.run(["tar", "-xf", source.path, "-C", dest, "--no-same-owner"], "extract CPython source")
+    if len(top) != 1 or not (dest / top.pop() / "configure").is_file():
+        raise PyrpathError(f"{source.label} does not contain a CPython source tree (no "
+                           "top-level directory with configure): give a CPython release tarball")
+    return next(p for p in dest.iterdir() if p.is_dir())
+
+
+def build(source, rec, payload, workdir, jobs, log):
+    """Configure, make and install CPython into payload/tree; keep pip for later use."""
+    workdir = Path(workdir)
+    srcdir = _extract(source, workdir, log)
+    version = _python_version(srcdir)
+    xy = ".".join(version.split(".")[:2])
+    # A date derived from the source, not the clock: same source, same bytes (__DATE__ etc).
+    epoch = str(int((srcdir / "Include" / "patchlevel.h").stat().st_mtime))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CFLAGS",
+                                                                     "LDFLAGS", "CPPFLAGS"))}
+    env.update(rec["flags"])
+    env.update({
+        "LC_ALL": "C", "SOURCE_DATE_EPOCH": epoch,
+        # Kept out of sysconfig: only CPython's own build sees these. `$$` survives make, the
+        # backslash survives the shell make runs the link through.
+        "CFLAGS_NODIST": f"-ffile-prefix-map={srcdir}={NEUTRAL_BUILD_DIR}",
+        "LDFLAGS_NODIST": r"-Wl,-rpath,\$$ORIGIN/../lib -Wl,--disable-new-dtags",
+    })
+    with log.stage("configure", f"CPython {version}"):
+        log.run([srcdir / "configure", f"--prefix={PLACEHOLDER}", *rec["configure"]],
+                "configure CPython", cwd=srcdir, env=env,
+                fix="install the build dependencies (build-essential and the -dev packages "
+                    "dh-pyrpath depends on)")
+    make_env = {k: v for k, v in env.items() if k not in rec["flags"]}
+    with log.stage("build", f"CPython {version}, make -j{jobs}"):
+        log.run(["make", f"-j{jobs}"], "build CPython", cwd=srcdir, env=make_env)
+    dest = workdir / "dest"
+    with log.stage("install", f"CPython {version} into the cache entry"):
+        log.run(["make", "install", f"DESTDIR={dest}"], "install CPython", cwd=srcdir,
+                env=make_env)
+        tree = payload / "tree"
+        os.rename(dest / PLACEHOLDER.lstrip("/"), tree)
+        _set_aside_bundled(tree, xy, payload, rec["keep"])
+        trim(tree, xy, rec["keep"])
+        relocate.rewrite_text_files(tree, {str(srcdir): NEUTRAL_BUILD_DIR})
+        relocate.rewrite_pycs(tree / "bin" / f"python{xy}", tree, {}, log)
+    info = {"version": version, "source": source.label, "source_sha256": source.sha256,
+            "configure": rec["configure"], "flags": rec["flags"], "optimize": bool(
+                set(OPTIMIZE_ARGS) & set(rec["configure"]))}
+    (payload / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
+    return info
+
+
+def _set_aside_bundled(tree, xy, payload, keep):
+    """ensurepip's wheels: pip runs from an unpacked copy outside the tree; the tree keeps
+    the wheels only with --keep ensurepip."""
+    bundled_src = tree / "lib" / f"python{xy}" / "ensurepip" / "_bundled"
+    bundled = payload / "bundled"
+    bundled.mkdir()
+    for whl in sorted(bundled_src.glob("*.whl")):
+        shutil.copy2(whl, bundled / whl.name)
+        if "ensurepip" not in keep:
+            whl.unlink()
+    pip_wheels = sorted(bundled.glob("pip-*.whl"))
+    if not pip_wheels:
+        raise PyrpathError("this CPython source has no bundled pip wheel (ensurepip/_bundled): "
+                           "use CPython 3.9 or newer")
+    with zipfile.ZipFile(pip_wheels[-1]) as zf:
+        zf.extractall(payload / "pip")
+    # Compiled now, so running pip never writes into a published cache entry.
+    subprocess.run([tree / "bin" / f"python{xy}", "-I", "-m", "compileall", "-q", "-j0",
+                    "--invalidation-mode", "checked-hash", payload / "pip"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def trim(tree, xy, keep):
+    """Remove what a server never needs, except the parts named in `keep`."""
+    lib = Path(tree) / "lib" / f"python{xy}"
+    dynload = lib / "lib-dynload"
+    doomed = []
+    if "test" not in keep:
+        doomed.append(lib / "test")
+        doomed += [p for pat in ("*/test", "*/tests", "*/idle_test") for p in lib.glob(pat)]
+        doomed += [p for pat in ("_test*.so", "_ctypes_test*.so", "_xxtest*.so", "xxlimited*.so",
+                                 "_xxsubinterpreters*.so", "xxsubtype*.so")
+                   for p in dynload.glob(pat)]
+    if "static" not in keep:
+        doomed += list(lib.glob("config-*/libpython*.a"))
+    if "idle" not in keep:
+        doomed.append(lib / "idlelib")
+        doomed += list((Path(tree) / "bin").glob("idle*"))
+    if "tkinter" not in keep:
+        doomed.append(lib / "tkinter")
+        doomed += list(dynload.glob("_tkinter*.so"))
+    if "turtledemo" not in keep:
+        doomed.append(lib / "turtledemo")
+    if "opt-pyc" not in keep:
+        doomed += list(lib.rglob("__pycache__/*.opt-[12].pyc"))
+    for path in doomed:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+
+
+# ---------------------------------------------------------------- cache front door
+
+def _load(entry, key):
+    payload = entry / "payload"
+    info = json.loads((payload / "info.json").read_text())
+    return Interpreter(key=key, version=info["version"], tree=payload / "tree",
+                       pip=payload / "pip", bundled=payload / "bundled", info=info)
+
+
+def ensure(settings, build_opts, cache, workdir, log):
+    """Return a verified interpreter for these settings, building it only on a cache miss."""
+    source = resolve_source(settings.python_source, settings.python_sha256, cache, workdir, log)
+    optimize = settings.optimize and not build_opts.noopt
+    rec = recipe(source, build_flags(log, build_opts.noopt), settings.keep, optimize, toolchain(log))
+    key = cache_key(rec)
+    jobs = build_opts.parallel or os.cpu_count() or 1
+    if cache is None:
+        payload = Path(workdir) / "interpreter" / "payload"
+        if payload.exists():
+            shutil.rmtree(payload.parent)
+        payload.mkdir(parents=True)
+        build(source, rec, payload, Path(workdir) / "cpython-build", jobs, log)
+        shutil.rmtree(Path(workdir) / "cpython-build", ignore_errors=True)
+        return _load(payload.parent, key)
+    entry = cache.path("interpreters", key)
+    with cache.lock(f"interpreter-{key}"):
+        if entry.exists():
+            manifest = cachelib.read_manifest(entry)
+            problems = (cachelib.manifest_problems(entry / "payload", manifest)
+                        if manifest is not None else ["no manifest"])
+            if not problems:
+                log.say(f"interpreter: cached CPython {_load(entry, key).version} ({key})")
+                return _load(entry, key)
+            log.say(f"interpreter: cache entry {key} is damaged ({problems[0]}"
+                    f"{', ...' if len(problems) > 1 else ''}): rebuilding it")
+            cachelib.discard(entry)
+        staging = cache.tempdir(f"interpreter-{key}-")
+        try:
+            (staging / "payload").mkdir()
+            build(source, rec, staging / "payload", staging / "build", jobs, log)
+            shutil.rmtree(staging / "build")
+            (staging / "payload" / "recipe.json").write_text(json.dumps(rec, indent=1,
+                                                                        sort_keys=True))
+            cachelib.write_manifest(staging, staging / "payload")
+            cache.publish(staging, entry)
+        except BaseException:
+            cachelib.discard(staging)
+            raise
+    return _load(entry, key)

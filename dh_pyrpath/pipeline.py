@@ -1,0 +1,99 @@
+"""The stages for one package: interpreter, dependencies, project, relocation, verification."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import __version__, deps, interpreter, relocate, verify
+from .cache import discard
+from .errors import PyrpathError
+from .log import redact
+
+
+def _place_interpreter(interp, staged):
+    """Copy the cached tree to the package's staged prefix; point its text files there."""
+    staged = Path(staged)
+    if staged.exists():
+        discard(staged)
+    staged.mkdir(parents=True)
+    subprocess.run(["cp", "-a", f"{interp.tree}/.", str(staged)], check=True)
+    # pip and extension builds read sysconfig: make it name the staged prefix until relocation.
+    relocate.rewrite_text_files(staged, {interpreter.PLACEHOLDER: str(staged)})
+
+
+def build_package(settings, build_opts, cache, log, tmpdir, workdir):
+    """Fill debian/<package>/<prefix> for one package. Returns a summary dict."""
+    package = settings.package
+    tmpdir = Path(tmpdir).resolve()
+    workdir = Path(workdir).resolve()
+    staged = str(tmpdir) + settings.prefix
+    if workdir.exists():
+        discard(workdir)
+    workdir.mkdir(parents=True)
+
+    project_dir = Path(settings.project_dir).resolve()
+    if not project_dir.is_dir():
+        raise PyrpathError(f"project directory {settings.project_dir} not found: fix --project-dir")
+    if not any((project_dir / f).is_file() for f in ("setup.py", "setup.cfg", "pyproject.toml")):
+        raise PyrpathError(f"{project_dir} has no setup.py, setup.cfg or pyproject.toml: point "
+                           "--project-dir at the Python project")
+    req_file = Path(settings.requirements)
+    if settings.requirements_explicit and not req_file.is_file():
+        raise PyrpathError(f"requirements file {req_file} not found: create it (pip freeze "
+                           "format) or drop the requirements setting")
+
+    with log.stage("fetch", f"CPython from {settings.python_source}"):
+        interp = interpreter.ensure(settings, build_opts, cache, workdir, log)
+    xy = interp.xy
+    python = f"{staged}/bin/python{xy}"
+
+    with log.stage("interpreter", f"CPython {interp.version} placed at {settings.prefix}"):
+        _place_interpreter(interp, staged)
+
+    pip = deps.Pip(python, interp.pip, settings, cache, workdir, log)
+    if req_file.is_file():
+        with log.stage("install deps", f"from {req_file}"):
+            origin = deps.install_requirements(pip, req_file)
+            log.write(f"dependencies installed from: {origin}")
+    with log.stage("install project", str(project_dir)):
+        wheel = deps.build_project(pip, project_dir)
+        if req_file.is_file():
+            pip.run(["install", "--no-deps", "--no-index", str(wheel)], "install the project",
+                    "see the log")
+        else:
+            pip.install([str(wheel)], "install the project and its declared dependencies",
+                        "check the project's dependencies", pinned=False)
+        if settings.keep_build_tools:
+            deps.add_build_tools(pip, interp.bundled)
+        deps.check_consistent(pip)
+        installed = deps.freeze(python, log)
+
+    info_dir = Path(staged) / "share" / "dh-pyrpath"
+    info_dir.mkdir(parents=True, exist_ok=True)
+    (info_dir / "installed-requirements.txt").write_text("\n".join(installed) + "\n")
+    (info_dir / "build-info.json").write_text(json.dumps({
+        "dh_pyrpath": __version__, "package": package, "prefix": settings.prefix,
+        "python": interp.version, "python_source": redact(interp.info["source"]),
+        "python_source_sha256": interp.info["source_sha256"], "interpreter_key": interp.key,
+        "configure": interp.info["configure"],
+    }, indent=1, sort_keys=True) + "\n")
+
+    with log.stage("relocate", f"to {settings.prefix}"):
+        relocate.relocate_tree(staged, settings.prefix, xy, interpreter.PLACEHOLDER,
+                               settings.shebang_flags, log)
+
+    with log.stage("verify", "isolation"):
+        needles = [staged, interpreter.PLACEHOLDER, str(workdir)]
+        srcroot = str(Path.cwd().resolve())
+        if len(srcroot) >= 8:  # a very short path (/src) would match ordinary text
+            needles.append(srcroot + "/")
+        if cache is not None:
+            needles.append(str(cache.root.resolve()))
+        verify.verify(staged, xy, needles, smoke=not build_opts.nocheck)
+
+    # dpkg-shlibdeps resolves $ORIGIN rpaths inside the package only when DEBIAN/ exists;
+    # then the private libpython counts as the package's own and adds no Depends.
+    (tmpdir / "DEBIAN").mkdir(exist_ok=True)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"python": interp.version, "prefix": settings.prefix, "installed": installed}
