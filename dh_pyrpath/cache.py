@@ -121,6 +121,8 @@ class Cache:
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
             discard(final)
+        if Path(staged).is_dir():
+            os.chmod(staged, 0o755)  # mkdtemp makes 0700; the cache is shared between users
         os.rename(staged, final)
 
     def size(self, *parts):

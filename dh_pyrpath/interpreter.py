@@ -243,11 +243,16 @@ def _extract(source, workdir, log):
     except (tarfile.TarError, OSError) as exc:
         raise PyrpathError(f"CPython source {source.label} is not a readable tarball ({exc}): "
                            "give a CPython release tarball") from None
+    not_cpython = PyrpathError(f"{source.label} does not contain a CPython source tree (no "
+                               "top-level directory with configure): give a CPython release "
+                               "tarball")
+    if len(top) != 1:
+        raise not_cpython
     log.run(["tar", "-xf", source.path, "-C", dest, "--no-same-owner"], "extract CPython source")
-    if len(top) != 1 or not (dest / top.pop() / "configure").is_file():
-        raise PyrpathError(f"{source.label} does not contain a CPython source tree (no "
-                           "top-level directory with configure): give a CPython release tarball")
-    return next(p for p in dest.iterdir() if p.is_dir())
+    srcdir = dest / top.pop()
+    if not (srcdir / "configure").is_file():
+        raise not_cpython
+    return srcdir
 
 
 def build(source, rec, payload, workdir, jobs, log):

@@ -23,7 +23,24 @@ def _place_interpreter(interp, staged):
 
 
 def build_package(settings, build_opts, cache, log, tmpdir, workdir):
-    """Fill debian/<package>/<prefix> for one package. Returns a summary dict."""
+    """Fill debian/<package>/<prefix> for one package; on failure leave no half-built tree."""
+    tmpdir = Path(tmpdir).resolve()
+    staged = Path(str(tmpdir) + settings.prefix)
+    try:
+        return _build(settings, build_opts, cache, log, tmpdir, workdir)
+    except BaseException:
+        for path in (staged, workdir):
+            if os.path.lexists(path):
+                discard(path)
+        parent = staged.parent  # and the directories created only to hold it
+        while (parent != tmpdir and tmpdir in parent.parents and parent.is_dir()
+               and not any(parent.iterdir())):
+            parent.rmdir()
+            parent = parent.parent
+        raise
+
+
+def _build(settings, build_opts, cache, log, tmpdir, workdir):
     package = settings.package
     tmpdir = Path(tmpdir).resolve()
     workdir = Path(workdir).resolve()

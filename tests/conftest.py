@@ -14,6 +14,16 @@ sys.path.insert(0, str(REPO))
 # One cache for the whole suite (CPython is built at most once per run); inside the checkout so a
 # fresh CI clone really exercises the cold path once.
 SUITE_CACHE = Path(os.environ.get("DH_PYRPATH_TEST_CACHE", REPO / ".cache" / "test-cache"))
+# Debian's own tools must find Debian's python3, not one a developer put first on PATH.
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def build_env(**extra):
+    """The environment of a package build: system PATH, the suite's cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DH_", "DEB_"))}
+    env.update(PATH=SYSTEM_PATH, DH_PYRPATH_CACHE_DIR=str(SUITE_CACHE), LC_ALL="C.UTF-8")
+    env.update(extra)
+    return {k: v for k, v in env.items() if v is not None}  # None: remove the variable
 
 
 def run(cmd, cwd=None, env=None, check=True, timeout=3600):
@@ -39,18 +49,36 @@ def tool_installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("tool") / "dh-pyrpath"
     shutil.copytree(REPO, work, ignore=shutil.ignore_patterns(".git", ".cache", "__pycache__",
                                                                "*.egg-info", "build"))
-    run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=work)
+    run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=work, env=build_env())
     debs = sorted(work.parent.glob("dh-pyrpath_*.deb"))
     assert debs, "dpkg-buildpackage produced no dh-pyrpath .deb"
-    run(["apt-get", "install", "-y", "--reinstall", "--no-install-recommends", str(debs[-1])],
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    apt("install", "--reinstall", "--no-install-recommends", str(debs[-1]))
     return debs[-1]
 
 
+def apt(*args):
+    """apt-get on this host, waiting for the dpkg lock rather than failing on it."""
+    return run(["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", *args],
+               env=build_env(DEBIAN_FRONTEND="noninteractive"))
+
+
 def build_deb(srcdir, *extra, env=None):
-    """Run a real `dpkg-buildpackage -us -uc -b` in srcdir; return the .deb files it made."""
+    """Run a real `dpkg-buildpackage -us -uc -b` in srcdir; return the .deb files it made
+    (not the -dbgsym ones)."""
     srcdir = Path(srcdir)
     before = set(srcdir.parent.glob("*.deb"))
-    run(["dpkg-buildpackage", "-us", "-uc", "-b", *extra], cwd=srcdir,
-        env={**os.environ, **(env or {})})
-    return sorted(set(srcdir.parent.glob("*.deb")) - before)
+    run(["dpkg-buildpackage", "-us", "-uc", "-b", *extra], cwd=srcdir, env=build_env(**(env or {})))
+    return sorted(p for p in set(srcdir.parent.glob("*.deb")) - before if "-dbgsym_" not in p.name)
+
+
+def dh_pyrpath(*args, cwd, env=None, check=False):
+    """Run dh_pyrpath from this checkout (not the installed one) in a source tree."""
+    return run(["/usr/bin/python3", "-m", "dh_pyrpath", *args], cwd=cwd, check=check,
+               env=build_env(PYTHONPATH=str(REPO), **(env or {})))
+
+
+def copy_source(src, dest_parent):
+    """Copy a source package into a fresh directory (builds write next to it)."""
+    dest = Path(dest_parent) / Path(src).name
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", ".debhelper"))
+    return dest

@@ -1,0 +1,68 @@
+"""The shared cache: location, manifests that catch damage, locking, atomic publish."""
+import multiprocessing
+import os
+import time
+
+from dh_pyrpath import cache
+
+
+def test_default_location_order():
+    assert str(cache.default_location({"DH_PYRPATH_CACHE_DIR": "/c", "HOME": "/h"})) == "/c"
+    assert str(cache.default_location({"XDG_CACHE_HOME": "/x", "HOME": "/h"})) == "/x/dh-pyrpath"
+    assert str(cache.default_location({"HOME": "/h"})) == "/h/.cache/dh-pyrpath"
+    assert cache.default_location({}) is None
+
+
+def test_unwritable_location_turns_caching_off(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert cache.open_cache(blocker / "cache") is None
+    assert cache.open_cache(None) is None
+    assert isinstance(cache.open_cache(tmp_path / "ok"), cache.Cache)
+
+
+def test_manifest_detects_truncation_tampering_and_extras(tmp_path):
+    tree = tmp_path / "payload"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "bin" / "python").write_bytes(b"x" * 100)
+    os.symlink("python", tree / "bin" / "python3")
+    cache.write_manifest(tmp_path, tree)
+    manifest = cache.read_manifest(tmp_path)
+    assert cache.manifest_problems(tree, manifest) == []
+    (tree / "bin" / "python").write_bytes(b"x" * 99)
+    assert cache.manifest_problems(tree, manifest) == ["changed bin/python"]
+    (tree / "bin" / "python").write_bytes(b"y" * 100)
+    assert cache.manifest_problems(tree, manifest) == ["changed bin/python"]
+    (tree / "bin" / "python").write_bytes(b"x" * 100)
+    (tree / "stray").write_text("")
+    assert cache.manifest_problems(tree, manifest) == ["unexpected stray"]
+
+
+def _hold(root, name, delay, out):
+    c = cache.Cache(root)
+    with c.lock(name):
+        out.put(("in", time.monotonic()))
+        time.sleep(delay)
+        out.put(("out", time.monotonic()))
+
+
+def test_lock_excludes_other_processes(tmp_path):
+    q = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=_hold, args=(tmp_path, "k", 0.3, q)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    events = [q.get() for _ in range(4)]
+    assert [e[0] for e in events] == ["in", "out", "in", "out"]
+
+
+def test_publish_replaces_atomically(tmp_path):
+    c = cache.Cache(tmp_path)
+    staged = c.tempdir("x-")
+    (staged / "f").write_text("new")
+    final = tmp_path / "entries" / "k"
+    final.mkdir(parents=True)
+    (final / "f").write_text("old")
+    c.publish(staged, final)
+    assert (final / "f").read_text() == "new" and not staged.exists()
