@@ -7,6 +7,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 
 from . import __version__, debhelper, settings as settingslib
@@ -80,6 +81,13 @@ def make_parser():
                      "~/.cache/dh-pyrpath)")
     own.add_argument("--no-cache", action="store_const", const=True, default=None,
                      help="build everything in debian/.debhelper, share nothing")
+    cache = p.add_argument_group("cache maintenance (no debian/ needed)")
+    cache.add_argument("--cache-info", action="store_true",
+                       help="list what the cache holds and its size, then exit")
+    cache.add_argument("--cache-prune", action="store_true",
+                       help="remove cache contents not used for --max-age days, then exit")
+    cache.add_argument("--max-age", type=float, default=30, metavar="DAYS",
+                       help="for --cache-prune (default 30; 0 removes all not in use)")
     p.add_argument("--version", action="version", version=f"dh_pyrpath {__version__}")
     return p
 
@@ -124,7 +132,35 @@ def _cli_settings(opts):
     return {k: getattr(opts, k.replace("-", "_")) for k in keys}
 
 
+def _size(n):
+    return f"{n / 1e6:8.1f} MB"
+
+
+def cache_command(opts):
+    location = Path(opts.cache_dir) if opts.cache_dir else default_location()
+    cache = open_cache(location)
+    if cache is None:
+        raise PyrpathError(f"no usable cache at {location}: set DH_PYRPATH_CACHE_DIR or "
+                           "--cache-dir")
+    if opts.cache_prune:
+        removed = cache.prune(opts.max_age)
+        for kind, name, size in removed:
+            print(f"removed  {kind:<12} {_size(size)}  {name}")
+        print(f"pruned {len(removed)} items, {_size(sum(r[2] for r in removed)).strip()} "
+              f"from {cache.root}")
+        return 0
+    rows = cache.contents()
+    print(f"cache {cache.root}")
+    for kind, name, size, used in rows:
+        when = time.strftime("%Y-%m-%d", time.localtime(used)) if used else ""
+        print(f"{kind:<12} {_size(size)}  {when:<10}  {name}")
+    print(f"{'total':<12} {_size(sum(r[2] for r in rows))}")
+    return 0
+
+
 def run(opts):
+    if opts.cache_info or opts.cache_prune:
+        return cache_command(opts)
     control = debhelper.read_control()
     packages = debhelper.select_packages(control, opts)
     if opts.packages:
@@ -160,9 +196,9 @@ def run(opts):
         log = BuildLog(str(LOG_ROOT / s.package / "build.log"), s.package, opts.verbose,
                        opts.quiet)
         try:
-            pipeline.build_package(s, build_opts, cache, log,
-                                            debhelper.tmpdir(s.package),
-                                            LOG_ROOT / s.package / "work")
+            pipeline.build_package(s, build_opts, cache, log, debhelper.tmpdir(s.package),
+                                   LOG_ROOT / s.package / "work",
+                                   debhelper.pkgfile(s.package, "lintian-overrides", main_package))
         except PyrpathError as exc:
             exc.package = s.package
             if exc.log is None:

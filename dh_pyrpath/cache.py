@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -90,6 +91,15 @@ def manifest_problems(root, manifest):
     return problems
 
 
+class Lock:
+    def __init__(self, fh):
+        self._fh = fh
+
+    def share(self):
+        """Let other readers in; writers (rebuilds, prune) keep waiting."""
+        fcntl.flock(self._fh, fcntl.LOCK_SH)
+
+
 class Cache:
     def __init__(self, root):
         self.root = Path(root)
@@ -98,14 +108,22 @@ class Cache:
         return self.root.joinpath(*parts)
 
     @contextmanager
-    def lock(self, name):
-        """An exclusive lock on `name`, held across processes (flock)."""
+    def lock(self, name, blocking=True):
+        """An exclusive lock on `name`, held across processes (flock).
+
+        Yields a Lock whose share() downgrades it so that readers may proceed together, or
+        None when blocking=False and someone else holds it.
+        """
         lockdir = self.path("locks")
         lockdir.mkdir(parents=True, exist_ok=True)
         with open(lockdir / f"{name}.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield None
+                return
+            try:
+                yield Lock(fh)
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -125,15 +143,92 @@ class Cache:
             os.chmod(staged, 0o755)  # mkdtemp makes 0700; the cache is shared between users
         os.rename(staged, final)
 
-    def size(self, *parts):
-        total = 0
-        for dirpath, _, filenames in os.walk(self.path(*parts)):
-            for name in filenames:
-                try:
-                    total += os.lstat(os.path.join(dirpath, name)).st_size
-                except OSError:
-                    pass
-        return total
+    def interpreter_entries(self):
+        return sorted(p for p in self.path("interpreters").glob("*") if p.is_dir())
+
+    def contents(self):
+        """What the cache holds: [(kind, name, bytes, last used as a timestamp)]."""
+        rows = []
+        for entry in self.interpreter_entries():
+            info = entry / "payload" / "info.json"
+            try:
+                desc = json.loads(info.read_text())
+                name = f"{entry.name} CPython {desc['version']} ({desc['source']})"
+            except (OSError, ValueError, KeyError):
+                name = f"{entry.name} (incomplete)"
+            rows.append(("interpreter", name, tree_size(entry), last_used(entry)))
+        for kind, pattern in (("source", "sources/*"), ("wheel", "wheels/*.whl")):
+            for path in sorted(self.root.glob(pattern)):
+                if path.is_file():
+                    rows.append((kind, path.name, path.stat().st_size, path.stat().st_mtime))
+        for kind, sub in (("pip cache", "pip"), ("temporary", "tmp")):
+            if self.path(sub).exists():
+                rows.append((kind, sub + "/", tree_size(self.path(sub)), None))
+        return rows
+
+    def prune(self, max_age_days, now=None):
+        """Remove what was not used for max_age_days (0: everything not in use right now).
+
+        Interpreter entries in use (locked) are skipped; wheels and sources age from when
+        they were stored. Returns [(kind, name, bytes)] removed.
+        """
+        now = time.time() if now is None else now
+        cutoff = now - max_age_days * 86400
+        removed = []
+        for entry in self.interpreter_entries():
+            if last_used(entry) > cutoff and max_age_days > 0:
+                continue
+            with self.lock(f"interpreter-{entry.name}", blocking=False) as held:
+                if held is None:
+                    continue
+                size = tree_size(entry)
+                discard(entry)
+                removed.append(("interpreter", entry.name, size))
+        for kind, pattern in (("source", "sources/*"), ("wheel", "wheels/*.whl")):
+            for path in sorted(self.root.glob(pattern)):
+                if path.is_file() and (max_age_days == 0 or path.stat().st_mtime <= cutoff):
+                    removed.append((kind, path.name, path.stat().st_size))
+                    path.unlink()
+                    path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+        if self.path("pip").exists() and max_age_days == 0:
+            removed.append(("pip cache", "pip/", tree_size(self.path("pip"))))
+            discard(self.path("pip"))
+        # Staging directories of builds that died: their key's lock is free.
+        for path in sorted(self.path("tmp").glob("*")):
+            key = path.name.split("-")[1] if path.name.startswith("interpreter-") else None
+            if key:
+                with self.lock(f"interpreter-{key}", blocking=False) as held:
+                    if held is not None:
+                        removed.append(("temporary", path.name, tree_size(path)))
+                        discard(path)
+            elif path.stat().st_mtime <= now - 86400:
+                removed.append(("temporary", path.name, tree_size(path)))
+                discard(path)
+        return removed
+
+
+def tree_size(path):
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+LAST_USED = "last-used"
+
+
+def touch_last_used(entry):
+    """Stamp an entry as used now (outside its payload, so the manifest stays valid)."""
+    (Path(entry) / LAST_USED).write_text("")
+
+
+def last_used(entry):
+    stamp = Path(entry) / LAST_USED
+    return (stamp if stamp.exists() else Path(entry)).stat().st_mtime
 
 
 def write_manifest(entry, tree):

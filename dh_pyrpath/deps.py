@@ -11,6 +11,7 @@ import re
 import shutil
 from pathlib import Path
 
+from .cache import sha256_file
 from .errors import PyrpathError
 
 try:  # Python 3.11+
@@ -76,6 +77,7 @@ class Pip:
         self.workdir = Path(workdir)
         self.log = log
         self.wheelhouse = cache.path("wheels") if cache else None
+        self._checked = False
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("PYTHON") and k not in ("PIP_REQUIRE_VIRTUALENV",)}
         env.update({
@@ -116,17 +118,31 @@ class Pip:
     # ------------------------------------------------------------ the wheelhouse
 
     def _offline(self):
+        if not self._checked:
+            self._checked = True
+            for name in check_wheelhouse(self.wheelhouse):
+                self.log.say(f"wheel cache: {name} does not match its checksum: removed")
         return ["--no-index", "--find-links", str(self.wheelhouse)]
 
     def fill_wheelhouse(self, args, what, fix):
-        """Resolve `args` (pip wheel arguments) with the index; publish the wheels it made."""
+        """Resolve `args` (pip wheel arguments) with the index; publish the wheels it made.
+
+        A wheel given by path (the project's own) is not published: it is no dependency, and
+        a stale copy must never satisfy a later build.
+        """
         tmp = self.cache.tempdir("wheels-")
+        own = {Path(a).name for a in args if a.endswith(".whl")}
         try:
             self.run(["wheel", "--find-links", str(self.wheelhouse), "-w", str(tmp), *args],
                      what, fix)
             self.wheelhouse.mkdir(parents=True, exist_ok=True)
             for whl in sorted(tmp.glob("*.whl")):
-                os.replace(whl, self.wheelhouse / whl.name)
+                if whl.name not in own:
+                    # checksum first: a wheel without one is never trusted
+                    side = tmp / (whl.name + SUM)
+                    side.write_text(sha256_file(whl) + "\n")
+                    os.replace(side, self.wheelhouse / side.name)
+                    os.replace(whl, self.wheelhouse / whl.name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -142,6 +158,25 @@ class Pip:
         self.fill_wheelhouse(args, what, fix)
         self.run(["install", *self._offline(), *args], what, fix)
         return "index, now cached"
+
+
+SUM = ".sha256"
+
+
+def check_wheelhouse(wheelhouse):
+    """Remove wheels that are truncated, altered or lack a checksum; return their names."""
+    bad = []
+    for whl in sorted(Path(wheelhouse).glob("*.whl")):
+        side = whl.with_name(whl.name + SUM)
+        try:
+            ok = side.read_text().strip() == sha256_file(whl)
+        except OSError:
+            ok = False
+        if not ok:
+            bad.append(whl.name)
+            whl.unlink()
+            side.unlink(missing_ok=True)
+    return bad
 
 
 def install_requirements(pip, req_file):

@@ -31,7 +31,7 @@ PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
 # Where the CPython build directory is said to be in the installed sysconfig data.
 NEUTRAL_BUILD_DIR = "/usr/src/cpython"
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 # Debian packages whose headers and libraries end up in the interpreter; their versions are
 # part of the cache key.
@@ -140,8 +140,17 @@ def debian_orig(package, log):
             f"apt knows no source package {package}: add a deb-src entry for your release to "
             "/etc/apt/sources.list.d/ (Types: deb-src) and run apt-get update, or pass "
             "--python-source=<tarball> --python-sha256=<sha256>")
+    best = newest_orig(proc.stdout)
+    if best is None:
+        raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's "
+                           "index: pick another --python-source")
+    return best
+
+
+def newest_orig(showsrc):
+    """(version, orig tarball name, sha256) of the newest version in `apt-cache showsrc` output."""
     best = None
-    for block in proc.stdout.split("\n\n"):
+    for block in showsrc.split("\n\n"):
         version = re.search(r"^Version: (\S+)", block, re.M)
         sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
         if not version or not sums:
@@ -152,10 +161,7 @@ def debian_orig(package, log):
                 candidate = (Version(version.group(1)), parts[2], parts[0])
                 if best is None or candidate[0] > best[0]:
                     best = candidate
-    if best is None:
-        raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's "
-                           "index: pick another --python-source")
-    return str(best[0]), best[1], best[2]
+    return (str(best[0]), best[1], best[2]) if best else None
 
 
 def _debian_source(package, cache, workdir, log):
@@ -348,6 +354,12 @@ def trim(tree, xy, keep):
             path.unlink()
         elif path.is_dir():
             shutil.rmtree(path)
+    # Stdlib modules are not scripts: a few are installed executable with shebangs such as
+    # /usr/local/bin/python, which a server has no business running (and lintian rejects).
+    for path in lib.rglob("*.py"):
+        mode = path.lstat().st_mode
+        if not path.is_symlink() and mode & 0o111:
+            path.chmod(mode & ~0o111)
 
 
 # ---------------------------------------------------------------- cache front door
@@ -359,8 +371,9 @@ def _load(entry, key):
                        pip=payload / "pip", bundled=payload / "bundled", info=info)
 
 
-def ensure(settings, build_opts, cache, workdir, log):
-    """Return a verified interpreter for these settings, building it only on a cache miss."""
+def ensure(settings, build_opts, cache, workdir, log, place):
+    """Get a verified interpreter for these settings, building it only on a cache miss, and
+    hand it to `place` (which copies what it needs) while no one can prune or rebuild it."""
     source = resolve_source(settings.python_source, settings.python_sha256, cache, workdir, log)
     optimize = settings.optimize and not build_opts.noopt
     rec = recipe(source, build_flags(log, build_opts.noopt), settings.keep, optimize, toolchain(log))
@@ -373,29 +386,32 @@ def ensure(settings, build_opts, cache, workdir, log):
         payload.mkdir(parents=True)
         build(source, rec, payload, Path(workdir) / "cpython-build", jobs, log)
         shutil.rmtree(Path(workdir) / "cpython-build", ignore_errors=True)
-        return _load(payload.parent, key)
+        return place(_load(payload.parent, key))
     entry = cache.path("interpreters", key)
-    with cache.lock(f"interpreter-{key}"):
+    with cache.lock(f"interpreter-{key}") as held:
         if entry.exists():
             manifest = cachelib.read_manifest(entry)
             problems = (cachelib.manifest_problems(entry / "payload", manifest)
                         if manifest is not None else ["no manifest"])
             if not problems:
                 log.say(f"interpreter: cached CPython {_load(entry, key).version} ({key})")
-                return _load(entry, key)
-            log.say(f"interpreter: cache entry {key} is damaged ({problems[0]}"
-                    f"{', ...' if len(problems) > 1 else ''}): rebuilding it")
-            cachelib.discard(entry)
-        staging = cache.tempdir(f"interpreter-{key}-")
-        try:
-            (staging / "payload").mkdir()
-            build(source, rec, staging / "payload", staging / "build", jobs, log)
-            shutil.rmtree(staging / "build")
-            (staging / "payload" / "recipe.json").write_text(json.dumps(rec, indent=1,
-                                                                        sort_keys=True))
-            cachelib.write_manifest(staging, staging / "payload")
-            cache.publish(staging, entry)
-        except BaseException:
-            cachelib.discard(staging)
-            raise
-    return _load(entry, key)
+            else:
+                log.say(f"interpreter: cache entry {key} is damaged ({problems[0]}"
+                        f"{', ...' if len(problems) > 1 else ''}): rebuilding it")
+                cachelib.discard(entry)
+        if not entry.exists():
+            staging = cache.tempdir(f"interpreter-{key}-")
+            try:
+                (staging / "payload").mkdir()
+                build(source, rec, staging / "payload", staging / "build", jobs, log)
+                shutil.rmtree(staging / "build")
+                (staging / "payload" / "recipe.json").write_text(
+                    json.dumps(rec, indent=1, sort_keys=True))
+                cachelib.write_manifest(staging, staging / "payload")
+                cache.publish(staging, entry)
+            except BaseException:
+                cachelib.discard(staging)
+                raise
+        cachelib.touch_last_used(entry)
+        held.share()
+        return place(_load(entry, key))

@@ -1,4 +1,5 @@
 """The stages for one package: interpreter, dependencies, project, relocation, verification."""
+import dataclasses
 import json
 import os
 import shutil
@@ -11,23 +12,56 @@ from .errors import PyrpathError
 from .log import redact
 
 
-def _place_interpreter(interp, staged):
-    """Copy the cached tree to the package's staged prefix; point its text files there."""
+def _place_interpreter(interp, staged, workdir):
+    """Copy the interpreter out of the cache: its tree to the package's staged prefix, pip and
+    the bundled wheels to the work directory. Nothing refers to the cache entry afterwards."""
     staged = Path(staged)
     if staged.exists():
         discard(staged)
     staged.mkdir(parents=True)
     subprocess.run(["cp", "-a", f"{interp.tree}/.", str(staged)], check=True)
+    for part in ("pip", "bundled"):
+        subprocess.run(["cp", "-a", str(getattr(interp, part)), str(workdir / part)], check=True)
     # pip and extension builds read sysconfig: make it name the staged prefix until relocation.
     relocate.rewrite_text_files(staged, {interpreter.PLACEHOLDER: str(staged)})
+    return dataclasses.replace(interp, tree=staged, pip=workdir / "pip",
+                               bundled=workdir / "bundled")
 
 
-def build_package(settings, build_opts, cache, log, tmpdir, workdir):
+# What a private interpreter under its own prefix rightly does and lintian flags for a package
+# of the distribution: files outside the FHS tree, shipped bytecode (checked-hash, on purpose,
+# so nothing is written at run time), CPython's own libpython3.so stub and embedded modules.
+LINTIAN_OVERRIDES = (
+    "dir-or-file-in-opt",
+    "dir-or-file-in-srv",
+    "non-standard-toplevel-dir",
+    "package-installs-python-pycache-dir",
+    "embedded-library",
+    "library-not-linked-against-libc",
+    "shared-library-lacks-prerequisites",
+)
+
+
+def install_lintian_overrides(package, tmpdir, user_file):
+    """Ship overrides for those tags, unless the package has its own file (dh_lintian would
+    install that one over ours: its author decides)."""
+    if user_file is not None:
+        return
+    target = Path(tmpdir) / "usr" / "share" / "lintian" / "overrides" / package
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Added by dh_pyrpath: a private CPython under its own prefix."]
+    lines += [f"{package}: {tag}" for tag in LINTIAN_OVERRIDES]
+    target.write_text("\n".join(lines) + "\n")
+
+
+def build_package(settings, build_opts, cache, log, tmpdir, workdir, lintian_overrides=None):
     """Fill debian/<package>/<prefix> for one package; on failure leave no half-built tree."""
     tmpdir = Path(tmpdir).resolve()
     staged = Path(str(tmpdir) + settings.prefix)
     try:
-        return _build(settings, build_opts, cache, log, tmpdir, workdir)
+        result = _build(settings, build_opts, cache, log, tmpdir, workdir)
+        install_lintian_overrides(settings.package, tmpdir, lintian_overrides)
+        return result
     except BaseException:
         for path in (staged, workdir):
             if os.path.lexists(path):
@@ -60,13 +94,12 @@ def _build(settings, build_opts, cache, log, tmpdir, workdir):
         raise PyrpathError(f"requirements file {req_file} not found: create it (pip freeze "
                            "format) or drop the requirements setting")
 
-    with log.stage("fetch", f"CPython from {settings.python_source}"):
-        interp = interpreter.ensure(settings, build_opts, cache, workdir, log)
+    with log.stage("interpreter", f"CPython from {settings.python_source} placed at "
+                   f"{settings.prefix}"):
+        interp = interpreter.ensure(settings, build_opts, cache, workdir, log,
+                                    lambda found: _place_interpreter(found, staged, workdir))
     xy = interp.xy
     python = f"{staged}/bin/python{xy}"
-
-    with log.stage("interpreter", f"CPython {interp.version} placed at {settings.prefix}"):
-        _place_interpreter(interp, staged)
 
     pip = deps.Pip(python, interp.pip, settings, cache, workdir, log)
     if req_file.is_file():

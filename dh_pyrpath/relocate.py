@@ -100,8 +100,14 @@ def rewrite_pycs(python, root, mapping, log):
                                              "LC_ALL": "C.UTF-8"})
 
 
+# pip (distlib) writes this instead of a shebang when the interpreter's path is longer than a
+# shebang may be, as the staging path often is; the final path always fits.
+_SH_WRAPPER = re.compile(b"\\A#!/bin/sh\n'''exec' (\\S+) \"\\$0\" \"\\$@\"\n' '''\n")
+
+
 def set_shebang_flags(bindir, python, flags):
-    """Give scripts that run `python` (the final path) the interpreter flags, e.g. -I."""
+    """Give scripts that run `python` (the final path) a plain shebang with the interpreter
+    flags, e.g. `#!/opt/svc/bin/python3.11 -I`."""
     changed = set()
     if not os.path.isdir(bindir):
         return changed
@@ -112,14 +118,18 @@ def set_shebang_flags(bindir, python, flags):
             continue
         with open(path, "rb") as fh:
             data = fh.read()
-        first, nl, rest = data.partition(b"\n")
+        wrapped = _SH_WRAPPER.match(data)
+        if wrapped:
+            first, nl, rest = b"#!" + wrapped.group(1), b"\n", data[wrapped.end():]
+        else:
+            first, nl, rest = data.partition(b"\n")
         match = pattern.match(first)
         if not match:
             continue
         line = b"#!" + python.encode() + (match.group(1) or b"")
         if flags:
             line += b" " + flags.encode()
-        if line != first:
+        if line + nl + rest != data:
             _write_same_mode(path, line + nl + rest)
             changed.add(path)
     return changed

@@ -105,3 +105,11 @@ def test_elf_patch_only_touches_elf_files(tmp_path):
     assert relocate.patch_elf_strings(tmp_path, placeholder, "/opt/svc") == {str(lib)}
     assert b"/opt/svc/lib\x00" in lib.read_bytes()
     assert text.read_text() == placeholder
+
+
+def test_long_path_sh_wrapper_becomes_a_plain_shebang(tmp_path):
+    script = tmp_path / "svc"
+    script.write_text("#!/bin/sh\n'''exec' /opt/svc/bin/python3.11 \"$0\" \"$@\"\n' '''\n"
+                      "# -*- coding: utf-8 -*-\nimport sys\n")
+    assert relocate.set_shebang_flags(tmp_path, "/opt/svc/bin/python", "-I") == {str(script)}
+    assert script.read_text() == "#!/opt/svc/bin/python3.11 -I\n# -*- coding: utf-8 -*-\nimport sys\n"

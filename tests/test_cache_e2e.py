@@ -1,0 +1,142 @@
+"""The shared cache for real: warm rebuilds skip the CPython build, one entry serves any prefix,
+concurrent builds build once, a damaged entry is rebuilt, the wheel cache makes builds offline."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SUITE_CACHE, build_env, copy_source, dh_pyrpath, run
+
+pytestmark = pytest.mark.e2e
+EXAMPLE = REPO / "examples" / "hello-service"
+LOG = Path("debian/.debhelper/dh_pyrpath/hello-service/build.log")
+
+
+def configure_ran(log_text):
+    return bool(re.search(r"^\$ \S*/configure --prefix=", log_text, re.M)) or \
+        bool(re.search(r"^\$ make -j\d", log_text, re.M))
+
+
+def test_warm_rebuild_does_not_build_cpython(suite_cache, tmp_path):
+    src = copy_source(EXAMPLE, tmp_path)
+    dh_pyrpath(cwd=src, check=True)  # warms the cache if this test runs first
+    shutil.rmtree(src / "debian" / "hello-service")
+    out = dh_pyrpath(cwd=src, check=True).stdout
+    log = (src / LOG).read_text()
+    assert "interpreter: cached CPython 3.11.2" in out
+    assert not configure_ran(log), "a warm build ran configure or make"
+    prefix = src / "debian/hello-service/opt/hello-service"
+    run([str(prefix / "bin/python3.11"), "-c", "import zmq, click, hello_service.cli"])
+
+
+def test_offline_build_from_the_wheel_cache(suite_cache, tmp_path):
+    src = copy_source(EXAMPLE, tmp_path)
+    dh_pyrpath(cwd=src, check=True)  # everything it needs is now in the wheel cache
+    shutil.rmtree(src / "debian" / "hello-service")
+    offline = {"PIP_CONFIG_FILE": "/dev/null", "PIP_FIND_LINKS": None, "PIP_INDEX_URL": None,
+               "PIP_EXTRA_INDEX_URL": None, "PIP_RETRIES": "0", "PIP_TIMEOUT": "3"}
+    proc = dh_pyrpath("--index-url=http://127.0.0.1:9/simple", cwd=src, env=offline)
+    assert proc.returncode == 0, proc.stdout
+    log = (src / LOG).read_text()
+    assert "dependencies installed from: wheel cache" in log
+    assert "Looking in indexes" not in log  # pip never consulted an index
+    assert (src / "debian/hello-service/opt/hello-service/bin/hello-service").is_file()
+
+
+def test_no_writable_cache_is_a_notice_not_a_failure(tmp_path):
+    src = copy_source(EXAMPLE, tmp_path)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    proc = dh_pyrpath(f"--python-source={tmp_path}/gone.tgz", "--python-sha256=" + "a" * 64,
+                      cwd=src, env={"DH_PYRPATH_CACHE_DIR": str(blocker / "cache")})
+    lines = proc.stdout.splitlines()
+    assert any("no writable cache directory" in l and "building without a cache" in l for l in lines)
+    assert proc.returncode == 1 and "gone.tgz not found" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def cold_cache(tmp_path_factory, suite_cache):
+    """A cache of its own (so its interpreter build is really cold), seeded with the suite's
+    source tarball and wheels so that the test needs no download."""
+    root = tmp_path_factory.mktemp("cold") / "cache"
+    for sub in ("sources", "wheels"):
+        if (SUITE_CACHE / sub).is_dir():
+            shutil.copytree(SUITE_CACHE / sub, root / sub)
+    return root
+
+
+def start(src, cache, *args):
+    env = build_env(PYTHONPATH=str(REPO), DH_PYRPATH_CACHE_DIR=str(cache))
+    return subprocess.Popen(["/usr/bin/python3", "-m", "dh_pyrpath", *args], cwd=src, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_concurrent_builds_build_once_and_share_across_prefixes(cold_cache, tmp_path):
+    a = copy_source(EXAMPLE, tmp_path / "a")
+    b = copy_source(EXAMPLE, tmp_path / "b")
+    procs = [start(a, cold_cache, "--install-root=/srv/one"),
+             start(b, cold_cache, "--install-root=/srv/two")]
+    outs = [p.communicate(timeout=1800)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    logs = [(s / LOG).read_text() for s in (a, b)]
+    assert sum(configure_ran(l) for l in logs) == 1, "CPython was built twice"
+    assert sum("interpreter: cached CPython" in o for o in outs) == 1
+    assert len(list((cold_cache / "interpreters").iterdir())) == 1
+    for src, prefix in ((a, "/srv/one"), (b, "/srv/two")):
+        tree = src / "debian/hello-service" / prefix.lstrip("/") / "hello-service"
+        info = json.loads((tree / "share/dh-pyrpath/build-info.json").read_text())
+        assert info["prefix"] == f"{prefix}/hello-service"
+        sysconfig = (tree / "lib/python3.11/_sysconfigdata__linux_x86_64-linux-gnu.py").read_text()
+        assert f"'prefix': '{prefix}/hello-service'" in sysconfig
+        assert (tree / "bin/hello-service").read_text().startswith(
+            f"#!{prefix}/hello-service/bin/python3.11 -I\n")
+
+
+def test_damaged_entry_is_rebuilt_never_used(cold_cache, tmp_path):
+    entries = list((cold_cache / "interpreters").iterdir())
+    if not entries:  # run alone: make the entry first
+        src0 = copy_source(EXAMPLE, tmp_path / "first")
+        assert start(src0, cold_cache).wait(timeout=1800) == 0
+        entries = list((cold_cache / "interpreters").iterdir())
+    libpython = entries[0] / "payload/tree/lib/libpython3.11.so.1.0"
+    with open(libpython, "r+b") as fh:
+        fh.truncate(1024)
+    src = copy_source(EXAMPLE, tmp_path / "c")
+    proc = start(src, cold_cache)
+    out = proc.communicate(timeout=1800)[0]
+    assert proc.returncode == 0, out
+    assert re.search(r"cache entry \w+ is damaged \(changed payload/tree/lib/libpython3\.11\.so"
+                     r"|cache entry \w+ is damaged \(changed tree/lib/libpython3\.11\.so", out), out
+    assert configure_ran((src / LOG).read_text())
+    assert libpython.stat().st_size > 1024 * 1024
+    run([str(src / "debian/hello-service/opt/hello-service/bin/python3.11"), "-c", "import ssl"])
+
+
+def test_cache_info_and_prune(tmp_path):
+    cache = tmp_path / "cache"
+    old, new = time.time() - 40 * 86400, time.time()
+    for key, stamp in (("old0", old), ("new0", new)):
+        payload = cache / "interpreters" / key / "payload"
+        payload.mkdir(parents=True)
+        (payload / "info.json").write_text(json.dumps({"version": "3.11.2", "source": "x"}))
+        (payload / "blob").write_bytes(b"x" * 1000)
+        used = cache / "interpreters" / key / "last-used"
+        used.write_text("")
+        os.utime(used, (stamp, stamp))
+    (cache / "wheels").mkdir()
+    for name, stamp in (("old-1.0-py3-none-any.whl", old), ("new-1.0-py3-none-any.whl", new)):
+        (cache / "wheels" / name).write_bytes(b"w" * 10)
+        os.utime(cache / "wheels" / name, (stamp, stamp))
+    env = {"DH_PYRPATH_CACHE_DIR": str(cache)}
+    info = dh_pyrpath("--cache-info", cwd=tmp_path, env=env, check=True).stdout
+    assert re.search(r"interpreter\s+0\.0 MB .*old0 CPython 3\.11\.2", info)
+    assert "new-1.0-py3-none-any.whl" in info and re.search(r"^total\s+", info, re.M)
+    out = dh_pyrpath("--cache-prune", "--max-age=30", cwd=tmp_path, env=env, check=True).stdout
+    assert "old0" in out and "old-1.0" in out and "new0" not in out
+    assert sorted(p.name for p in (cache / "interpreters").iterdir()) == ["new0"]
+    assert [p.name for p in (cache / "wheels").iterdir()] == ["new-1.0-py3-none-any.whl"]

@@ -1,0 +1,74 @@
+"""Pure logic of the interpreter recipe: what goes into the cache key, flags, trimming, apt data."""
+from pathlib import Path
+
+from dh_pyrpath import interpreter
+from dh_pyrpath.interpreter import Source
+from dh_pyrpath.log import BuildLog
+
+SHOWSRC = """\
+Package: python3.11
+Version: 3.11.2-6+deb12u5
+Checksums-Sha256:
+ aaaa 3805 python3.11_3.11.2-6+deb12u5.dsc
+ 1111 26437858 python3.11_3.11.2.orig.tar.gz
+ bbbb 279556 python3.11_3.11.2-6+deb12u5.debian.tar.xz
+
+Package: python3.11
+Version: 3.11.2-6+deb12u8
+Checksums-Sha256:
+ cccc 3805 python3.11_3.11.2-6+deb12u8.dsc
+ 2222 26437858 python3.11_3.11.2.orig.tar.gz
+ dddd 279556 python3.11_3.11.2-6+deb12u8.debian.tar.xz
+"""
+
+
+def test_newest_orig_from_apt_data():
+    assert interpreter.newest_orig(SHOWSRC) == ("3.11.2-6+deb12u8", "python3.11_3.11.2.orig.tar.gz", "2222")
+    assert interpreter.newest_orig("Package: x\nVersion: 1\n") is None
+
+
+def test_cache_key_covers_what_changes_the_bytes():
+    src = Source(Path("/x"), "ab" * 32, "x")
+    tools = {"arch": "x86_64", "gcc": "gcc 12", "libraries": ["libssl-dev=3"]}
+    base = interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, tools)
+    key = interpreter.cache_key(base)
+    assert key == interpreter.cache_key(interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, tools))
+    variants = [
+        interpreter.recipe(Source(Path("/x"), "cd" * 32, "x"), {"CFLAGS": "-g"}, frozenset(), False, tools),
+        interpreter.recipe(src, {"CFLAGS": "-g -O0"}, frozenset(), False, tools),
+        interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset({"test"}), False, tools),
+        interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), True, tools),
+        interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, {**tools, "libraries": ["libssl-dev=4"]}),
+    ]
+    assert len({key} | {interpreter.cache_key(v) for v in variants}) == 6
+    assert "--enable-optimizations" in variants[3]["configure"] and "--with-lto" in variants[3]["configure"]
+
+
+def test_build_flags_keep_hardening_drop_paths_and_opt_levels(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEB_BUILD_OPTIONS", raising=False)
+    log = BuildLog(str(tmp_path / "log"), "svc")
+    flags = interpreter.build_flags(log, noopt=False)
+    assert "-fstack-protector-strong" in flags["CFLAGS"]
+    assert "prefix-map" not in flags["CFLAGS"] and "-O2" not in flags["CFLAGS"].split()
+    monkeypatch.setenv("DEB_BUILD_OPTIONS", "noopt")  # dpkg-buildflags reads it too
+    assert "-O0" in interpreter.build_flags(log, noopt=True)["CFLAGS"].split()
+    log.close()
+
+
+def test_trim_removes_what_servers_never_need_unless_kept(tmp_path):
+    lib = tmp_path / "lib" / "python3.11"
+    for rel in ("test/test_os.py", "idlelib/idle.py", "tkinter/__init__.py", "turtledemo/x.py",
+                "unittest/test/test_case.py", "unittest/case.py", "json/__init__.py",
+                "config-3.11-x86_64-linux-gnu/libpython3.11.a", "lib-dynload/_tkinter.so",
+                "lib-dynload/_testcapi.so", "lib-dynload/_json.so", "json/__pycache__/x.opt-1.pyc",
+                "json/__pycache__/x.cpython-311.pyc"):
+        (lib / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lib / rel).write_text("")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "idle3.11").write_text("")
+    interpreter.trim(tmp_path, "3.11", frozenset({"tkinter"}))
+    left = sorted(str(p.relative_to(lib)) for p in lib.rglob("*") if p.is_file())
+    assert left == ["json/__init__.py", "json/__pycache__/x.cpython-311.pyc",
+                    "lib-dynload/_json.so", "lib-dynload/_tkinter.so", "tkinter/__init__.py",
+                    "unittest/case.py"]
+    assert not (tmp_path / "bin" / "idle3.11").exists()
