@@ -1,0 +1,12 @@
+"""make-deb: scaffold a debian/ directory that builds a Python project with dh_pyrpath."""
+try:
+    from importlib.metadata import PackageNotFoundError, version as _version
+    __version__ = _version("dh-pyrpath")
+except (ImportError, PackageNotFoundError):  # running from a source checkout
+    __version__ = "0.1.0"
+
+from .errors import (MakeDebError, MetadataError, MissingFieldsError, NamingError,  # noqa: E402
+                     OutputError, RequirementsError, TemplateError, UsageError, VersionError)
+
+__all__ = ["MakeDebError", "MetadataError", "MissingFieldsError", "NamingError", "OutputError",
+           "RequirementsError", "TemplateError", "UsageError", "VersionError", "__version__"]

@@ -1,0 +1,148 @@
+"""``make-deb``: the one place that parses arguments, prints and picks exit codes.
+
+Exit codes: 0 success, 1 error (bad project, bad template, cannot write, ...), 2 bad usage
+(unknown option or malformed flag value), 3 required fields missing in a non-interactive run,
+130 interrupted.
+"""
+import argparse
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from . import __version__, fields, metadata, render, requirements
+from .errors import MakeDebError
+
+PROG = "make-deb"
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Write a debian/ directory that builds this Python project, with its own "
+                    "private CPython, through dh_pyrpath (dpkg-buildpackage -us -uc).",
+        epilog="Values come from flags, then DEBFULLNAME/DEBEMAIL, then the project's metadata; "
+               "missing required ones are asked for on a terminal. See make-deb(1).")
+    p.add_argument("directory", nargs="?", default=".",
+                   help="root of the Python project (default: the current directory)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    g = p.add_argument_group("behaviour")
+    g.add_argument("-y", "--yes", action="store_true",
+                   help="never ask: fail listing the missing fields instead (implied without a "
+                        "terminal or with CI set)")
+    g.add_argument("-f", "--force", action="store_true",
+                   help="overwrite the debian/ files make-deb generates (other files are kept)")
+    g.add_argument("-n", "--dry-run", action="store_true",
+                   help="write nothing; print the files as a unified diff against debian/")
+    g.add_argument("--templates", metavar="DIR",
+                   help="directory whose *.j2 templates replace the built-in ones of that name")
+    g.add_argument("-v", "--verbose", action="store_true", help="say what is being done")
+    f = p.add_argument_group("package fields")
+    f.add_argument("--package", metavar="NAME",
+                   help="binary package name (default: the project name in Debian form)")
+    f.add_argument("--source-package", metavar="NAME",
+                   help="source package name (default: the binary package name)")
+    f.add_argument("--upstream-version", metavar="VERSION",
+                   help="PEP 440 version to use instead of the project's")
+    f.add_argument("--maintainer-name", metavar="NAME",
+                   help="maintainer's full name (default: DEBFULLNAME, then the metadata)")
+    f.add_argument("--maintainer-email", metavar="EMAIL",
+                   help="maintainer's email (default: DEBEMAIL, then the metadata)")
+    f.add_argument("--description", metavar="TEXT",
+                   help="one-line synopsis (default: the project's summary)")
+    f.add_argument("--homepage", metavar="URL", help="Homepage (default: from the metadata)")
+    f.add_argument("--license", metavar="NAME",
+                   help="license as SPDX id or name, e.g. MIT (default: from the metadata)")
+    f.add_argument("--section", metavar="SECTION", default="misc",
+                   help="Debian section (default: %(default)s)")
+    f.add_argument("--distribution", metavar="DIST", default="unstable",
+                   help="changelog distribution (default: %(default)s)")
+    d = p.add_argument_group("dh_pyrpath settings")
+    d.add_argument("--python-source", metavar="SOURCE", default=fields.DEFAULT_PYTHON_SOURCE,
+                   help="CPython to build: debian:<source package> or a tarball path/URL "
+                        "(default: %(default)s)")
+    d.add_argument("--install-root", metavar="DIR", default=fields.DEFAULT_INSTALL_ROOT,
+                   help="the package installs into DIR/<package> (default: %(default)s)")
+    d.add_argument("--no-links", action="store_true",
+                   help="do not link console scripts into /usr/bin")
+    d.add_argument("--requirements", action="store_true",
+                   help="also write debian/deb-requirements.txt with the dependencies pinned "
+                        "by pip (needs the index)")
+    d.add_argument("--index-url", metavar="URL",
+                   help="package index for --requirements, also written for dh_pyrpath")
+    return p
+
+
+def _interactive(opts):
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return not opts.yes and not ci and sys.stdin.isatty()
+
+
+def _prompter():
+    def write(text):
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    return fields.Prompter(sys.stdin.readline, write)
+
+
+def run(opts):
+    log = logging.getLogger("make_deb")
+    project = Path(opts.directory).resolve()
+    fields.early_checks(opts)
+    templates = render.check_templates_dir(opts.templates)
+    if not opts.dry_run:
+        render.check_overwrite(project, render.FIXED_OUTPUTS, opts.force)
+    log.info("reading metadata of %s", project)
+    meta = metadata.read(project)
+    log.info("metadata from %s: %s %s", meta.source, meta.name, meta.version)
+    settings = fields.resolve(meta, opts, project, _prompter() if _interactive(opts) else None)
+    for warning in settings.warnings:
+        log.warning("%s", warning)
+    if opts.requirements:
+        log.info("pinning %d dependencies with pip", len(settings.requires_dist))
+        settings.pinned = requirements.pin(settings.requires_dist, settings.python_source,
+                                           settings.index_url)
+    files = render.render(settings, templates)
+    staged = render.stage(files)  # rendered into a temporary directory ...
+    try:
+        # ... validated as read back from there ...
+        render.validate({rel: (staged / rel).read_text("utf-8") for rel in files}, settings)
+        if opts.dry_run:
+            sys.stdout.write(render.diff(project, files))
+            return
+        render.install(project, staged, files, opts.force)  # ... and only then moved in
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    print(f"{PROG}: wrote {', '.join(files)}")
+    print(f"{PROG}: build with: dpkg-buildpackage -us -uc -b")
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record):
+        prefix = f"{PROG}: warning: " if record.levelno >= logging.WARNING else f"{PROG}: "
+        return prefix + record.getMessage()
+
+
+def main(argv=None):
+    opts = build_parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    log = logging.getLogger("make_deb")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO if opts.verbose else logging.WARNING)
+    log.propagate = False
+    try:
+        run(opts)
+    except MakeDebError as exc:
+        # one line whatever the message: that line is the whole interface of a failure
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: error: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
