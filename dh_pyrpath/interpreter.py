@@ -217,12 +217,12 @@ def toolchain(log):
             "libraries": sorted(proc.stdout.split())}
 
 
-def recipe(source, flags, keep, optimize, tools):
+def recipe(source, flags, keep, optimize, tools, strip=True):
     """Everything that changes the result; its hash is the cache key."""
     return {"recipe": RECIPE_VERSION, "source_sha256": source.sha256,
             "configure": list(CONFIGURE_ARGS) + (list(OPTIMIZE_ARGS) if optimize else []),
             "flags": flags, "keep": sorted(keep), "toolchain": tools,
-            "placeholder": PLACEHOLDER}
+            "placeholder": PLACEHOLDER, "strip": strip}
 
 
 def cache_key(rec):
@@ -295,6 +295,8 @@ def build(source, rec, payload, workdir, jobs, log):
         os.rename(dest / PLACEHOLDER.lstrip("/"), tree)
         _set_aside_bundled(tree, xy, payload, rec["keep"])
         trim(tree, xy, rec["keep"])
+        if rec["strip"]:
+            strip_elf_files(tree, log)
         relocate.rewrite_text_files(tree, {str(srcdir): NEUTRAL_BUILD_DIR})
         relocate.rewrite_pycs(tree / "bin" / f"python{xy}", tree, {}, log)
     info = {"version": version, "source": source.label, "source_sha256": source.sha256,
@@ -302,6 +304,24 @@ def build(source, rec, payload, workdir, jobs, log):
                 set(OPTIMIZE_ARGS) & set(rec["configure"]))}
     (payload / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
     return info
+
+
+def strip_elf_files(tree, log):
+    """Strip as dh_strip would, once, in the cache.
+
+    Every package then ships a stripped interpreter without per-build strip, dwz and -dbgsym
+    work, and two services never ship -dbgsym packages that clash on identical build-ids.
+    DEB_BUILD_OPTIONS=nostrip builds (and caches) an unstripped interpreter instead.
+    """
+    executables, libraries = [], []
+    for path in sorted(Path(tree).rglob("*")):
+        if path.is_file() and not path.is_symlink() and relocate.is_elf(path):
+            (libraries if ".so" in path.name else executables).append(path)
+    common = ["--remove-section=.comment", "--remove-section=.note"]
+    if libraries:
+        log.run(["strip", *common, "--strip-unneeded", *libraries], "strip the interpreter")
+    if executables:
+        log.run(["strip", *common, *executables], "strip the interpreter")
 
 
 def _set_aside_bundled(tree, xy, payload, keep):
@@ -376,7 +396,8 @@ def ensure(settings, build_opts, cache, workdir, log, place):
     hand it to `place` (which copies what it needs) while no one can prune or rebuild it."""
     source = resolve_source(settings.python_source, settings.python_sha256, cache, workdir, log)
     optimize = settings.optimize and not build_opts.noopt
-    rec = recipe(source, build_flags(log, build_opts.noopt), settings.keep, optimize, toolchain(log))
+    rec = recipe(source, build_flags(log, build_opts.noopt), settings.keep, optimize,
+                 toolchain(log), strip=not build_opts.nostrip)
     key = cache_key(rec)
     jobs = build_opts.parallel or os.cpu_count() or 1
     if cache is None:
