@@ -99,3 +99,11 @@ def test_running_the_service_writes_nothing_into_the_prefix(installed):
     run(["/opt/hello-service/bin/python3.11", "-c", "import ssl, sqlite3, decimal, email.mime.text"])
     after = set(run(["find", "/opt/hello-service"]).stdout.split())
     assert after == before, sorted(after - before)[:5]
+
+
+def test_lintian_reports_no_errors(example_build):
+    _, deb = example_build
+    out = run(["lintian", "--tag-display-limit", "0", str(deb)], check=False).stdout
+    errors = [l for l in out.splitlines() if l.startswith("E:")]
+    assert not errors, out
+    assert "usr/share/lintian/overrides/hello-service" in run(["dpkg-deb", "-c", str(deb)]).stdout
