@@ -71,6 +71,23 @@ def build_parser():
                         "by pip (needs the index)")
     d.add_argument("--index-url", metavar="URL",
                    help="package index for --requirements, also written for dh_pyrpath")
+    s = p.add_argument_group("services (see docs/services.md)")
+    s.add_argument("--service", metavar="[NAME=]COMMAND", action="append",
+                   help="run COMMAND (a console script, with arguments, or 'python3 -m MODULE') "
+                        "as a service: a systemd unit NAME.service (default NAME: the script's "
+                        "name); repeatable")
+    s.add_argument("--supervisor", action="store_true",
+                   help="write a supervisord program section in "
+                        "/etc/supervisor/conf.d/<package>.conf instead of systemd units")
+    s.add_argument("--user", metavar="NAME",
+                   help="system user the services run as, created at install (default: the "
+                        "package name)")
+    s.add_argument("--env", metavar="NAME=VALUE", action="append",
+                   help="default setting written to /etc/default/<package>, the services' "
+                        "environment file; repeatable")
+    s.add_argument("--config", metavar="FILE", action="append",
+                   help="project file shipped as /etc/<package>/<name of FILE> (a conffile: "
+                        "local edits survive upgrades); repeatable")
     return p
 
 

@@ -14,6 +14,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from . import description as desc
 from . import licenses
+from . import services as svc
 from .errors import (MetadataError, MissingFieldsError, NamingError, UsageError,
                      VersionError)
 from .naming import check_package_name, debian_version, package_name, parse_pep440
@@ -59,6 +60,7 @@ class Settings:
     requires_python: str | None
     pinned: list | None = None
     warnings: list = field(default_factory=list)
+    services: svc.ServiceSet | None = None
 
     @property
     def maintainer(self):
@@ -165,6 +167,7 @@ def early_checks(opts):
     opts.install_root = check_install_root(opts.install_root)
     check_python_source(opts.python_source)
     source_date()
+    svc.early_checks(opts)
 
 
 def _python_minor(python_source):
@@ -349,6 +352,7 @@ def resolve(meta, opts, project_dir, prompter=None):
     trailer = (f"This package installs {meta.name or package} with its dependencies and a "
                f"private CPython interpreter under {prefix}, isolated "
                f"from the system Python.")
+    services = svc.resolve(opts, package, prefix, scripts, summary, project_dir)
     up_name, up_mail = meta_name, meta_mail
     contact = f"{up_name} <{up_mail}>" if up_name and up_mail else f"{name} <{mail}>"
     return Settings(
@@ -362,4 +366,4 @@ def resolve(meta, opts, project_dir, prompter=None):
         date=rfc5322_date(ts), year=year, console_scripts=scripts, links=not opts.no_links,
         install_root=opts.install_root, python_source=opts.python_source,
         index_url=opts.index_url, requires_dist=list(meta.requires_dist),
-        requires_python=meta.requires_python, warnings=warnings)
+        requires_python=meta.requires_python, warnings=warnings, services=services)

@@ -5,9 +5,11 @@ rendered and every file parsed back (control and changelog with python-debian, c
 DEP-5) before the first byte is written to the project, and files are first written next to
 their targets under temporary names and only then renamed over them.
 """
+import configparser
 import difflib
 import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from debian.copyright import Copyright, Error as CopyrightError
 
 from . import __version__
 from . import licenses
+from . import services as services_mod
 from .errors import OutputError, TemplateError
 from .fields import STANDARDS_VERSION
 from .naming import PACKAGE_NAME_RE
@@ -33,11 +36,23 @@ OUTPUTS = {
     "pyrpath.j2": "debian/{package}.pyrpath",
     "links.j2": "debian/{package}.links",
 }
+# Written only for packages with services or config files (make_deb/services.py).
+SERVICE_OUTPUTS = {
+    "service.j2": "debian/systemd/{unit}",
+    "supervisor.j2": "debian/supervisor/{package}.conf",
+    "default.j2": "debian/{package}.default",
+    "install.j2": "debian/{package}.install",
+    "postinst.j2": "debian/{package}.postinst",
+    "prerm.j2": "debian/{package}.prerm",
+    "postrm.j2": "debian/{package}.postrm",
+}
+TEMPLATES = {**OUTPUTS, **SERVICE_OUTPUTS}
 CHANGELOG = "debian/changelog"
 REQUIREMENTS = "debian/deb-requirements.txt"
 # The paths that do not depend on the package name: checked before reading metadata.
 FIXED_OUTPUTS = [p for p in OUTPUTS.values() if "{" not in p] + [CHANGELOG]
 EXECUTABLE = {"debian/rules"}
+BASE_DEPENDS = ["${shlibs:Depends}", "${misc:Depends}"]
 # dh_pyrpath's long options that its settings file accepts (dh_pyrpath/settings.py KEYS)
 PYRPATH_KEYS = {"python-source", "python-sha256", "install-root", "prefix", "requirements",
                 "project-dir", "index-url", "extra-index-url", "find-links", "no-index", "keep",
@@ -56,11 +71,11 @@ def check_templates_dir(path):
     path = Path(path)
     if not path.is_dir():
         raise TemplateError(f"--templates {path}: no such directory; create it with the "
-                            f"templates to override (names: {', '.join(OUTPUTS)})")
-    unknown = sorted(p.name for p in path.glob("*.j2") if p.name not in OUTPUTS)
+                            f"templates to override (names: {', '.join(TEMPLATES)})")
+    unknown = sorted(p.name for p in path.glob("*.j2") if p.name not in TEMPLATES)
     if unknown:
         raise TemplateError(f"--templates {path}: unknown template {unknown[0]}; overridable "
-                            f"templates are {', '.join(OUTPUTS)}")
+                            f"templates are {', '.join(TEMPLATES)}")
     for p in path.glob("*.j2"):
         try:
             p.read_text(encoding="utf-8")
@@ -94,7 +109,7 @@ def context(s):
     root = s.install_root.lstrip("/")
     links = [(f"{root}/{s.package}/bin/{name}", f"usr/bin/{name}")
              for name in s.console_scripts] if s.links else []
-    return {
+    ctx = {
         "source": s.source, "package": s.package, "version": s.version,
         "upstream_version": s.upstream_version, "project_name": s.project_name,
         "maintainer": s.maintainer, "maintainer_name": s.maintainer_name,
@@ -107,6 +122,38 @@ def context(s):
         "prefix": s.prefix, "python_source": s.python_source, "index_url": s.index_url,
         "requires_python": s.requires_python, "distribution": s.distribution,
         "make_deb_version": __version__, "year": s.year,
+    }
+    ctx.update(service_context(s))
+    return ctx
+
+
+def service_context(s):
+    """Template variables for services (empty lists and None without --service/--config)."""
+    ss = s.services
+    services = ss.services if ss else []
+    manager = ss.manager if services else None
+    install = []
+    if manager == "systemd":
+        install += [(f"debian/systemd/{x.unit}", "lib/systemd/system") for x in services]
+    elif manager == "supervisor":
+        install.append((f"debian/supervisor/{s.package}.conf", "etc/supervisor/conf.d"))
+    if ss:
+        install += [(src, ss.config_dir.lstrip("/")) for src, _ in ss.config_files]
+    env_file = f"/etc/default/{s.package}"
+    return {
+        "depends": BASE_DEPENDS + (ss.depends if ss else []),
+        "service_manager": manager,
+        "services": [{"name": x.name, "unit": x.unit, "argv": x.argv,
+                      "exec_start": x.exec_start, "description": x.description,
+                      "supervisor_command": x.supervisor_command(env_file)} for x in services],
+        "service_user": ss.user if services else None,
+        "state_dir": f"/var/lib/{s.package}",
+        "env_file": env_file,
+        "environment": [(k, services_mod.env_value(v)) for k, v in ss.environment] if ss else [],
+        "config_dir": f"/etc/{s.package}",
+        "config_files": ss.config_files if ss else [],
+        "supervisor_conf": f"/etc/supervisor/conf.d/{s.package}.conf",
+        "install_lines": install,
     }
 
 
@@ -153,10 +200,30 @@ def render(s, templates_dir=None):
         if name == "links.j2" and not ctx["links"]:
             continue
         files[out.format(package=s.package)] = _render_one(env, name, ctx)
+    files.update(_render_services(env, ctx, s))
     files[CHANGELOG] = changelog_text(s)
     if s.pinned is not None:
         files[REQUIREMENTS] = requirements_text(s)
     return dict(sorted(files.items()))
+
+
+def _render_services(env, ctx, s):
+    out = {}
+    paths = {k: v.format(package=s.package, unit="{unit}") for k, v in SERVICE_OUTPUTS.items()}
+    manager = ctx["service_manager"]
+    if manager == "systemd":
+        for service in ctx["services"]:
+            out[paths["service.j2"].format(unit=service["unit"])] = _render_one(
+                env, "service.j2", {**ctx, "service": service})
+    elif manager == "supervisor":
+        out[paths["supervisor.j2"]] = _render_one(env, "supervisor.j2", ctx)
+        out[paths["prerm.j2"]] = _render_one(env, "prerm.j2", ctx)
+    if manager:
+        for name in ("default.j2", "postinst.j2", "postrm.j2"):
+            out[paths[name]] = _render_one(env, name, ctx)
+    if ctx["install_lines"]:
+        out[paths["install.j2"]] = _render_one(env, "install.j2", ctx)
+    return out
 
 
 # ------------------------------------------------------------------ validation
@@ -214,6 +281,88 @@ def validate(files, s):
     for n, line in enumerate(links.splitlines(), 1):
         if line.strip() and not line.lstrip().startswith("#") and len(line.split()) != 2:
             _fail(f"debian/{s.package}.links", f"line {n} needs exactly 'source destination'")
+    _validate_services(files, s)
+
+
+def _validate_services(files, s):
+    pkg = s.package
+    for path, text in files.items():
+        if path.startswith("debian/systemd/"):
+            _check_unit(path, text)
+        elif path.startswith("debian/supervisor/"):
+            _check_supervisor(path, text)
+        elif path in (f"debian/{pkg}.postinst", f"debian/{pkg}.prerm", f"debian/{pkg}.postrm"):
+            _check_maintainer_script(path, text)
+    default = files.get(f"debian/{pkg}.default", "")
+    for n, line in enumerate(default.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#") and not re.match(
+                r"^[A-Za-z_][A-Za-z0-9_]*=([^'\s]*|'[^']*')$", line):
+            _fail(f"debian/{pkg}.default", f"line {n} is not NAME=value or NAME='value'")
+    install = files.get(f"debian/{pkg}.install", "")
+    for n, line in enumerate(install.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) != 2:
+            _fail(f"debian/{pkg}.install", f"line {n} needs exactly 'source destination'")
+        if words[0].startswith("debian/") and words[0] not in files:
+            _fail(f"debian/{pkg}.install", f"line {n} installs {words[0]}, which make-deb "
+                                           f"does not write")
+
+
+def _check_unit(path, text):
+    section, seen = None, {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            if not re.fullmatch(r"\[[A-Za-z]+\]", line):
+                _fail(path, f"line {n} is not a [Section] header")
+            section = line[1:-1]
+            seen.setdefault(section, {})
+            continue
+        key, sep, value = line.partition("=")
+        if section is None or not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key.strip()):
+            _fail(path, f"line {n} is not Key=Value inside a section")
+        seen[section][key.strip()] = value.strip()
+    service = seen.get("Service", {})
+    if "ExecStart" not in service or not service["ExecStart"].lstrip("-@:+!").startswith("/"):
+        _fail(path, "[Service] needs an ExecStart= with an absolute path")
+    if "Install" not in seen:
+        _fail(path, "it has no [Install] section, so it could not be enabled")
+
+
+def _check_supervisor(path, text):
+    parser = configparser.RawConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as exc:
+        _fail(path, " ".join(str(exc).split()))
+    programs = [p for p in parser.sections() if p.startswith("program:")]
+    if not programs:
+        _fail(path, "it has no [program:NAME] section")
+    for p in programs:
+        if not parser.get(p, "command", fallback="").strip():
+            _fail(path, f"[{p}] has no command")
+        # supervisord expands %(name)s in values: a lone % would stop it from starting
+        if re.search(r"%(?!%|\([a-z_A-Z0-9]+\)s)", parser.get(p, "command").replace("%%", "")):
+            _fail(path, f"[{p}] command has a '%' that is not '%%' or '%(name)s'")
+
+
+def _check_maintainer_script(path, text):
+    if not text.startswith("#!/bin/sh"):
+        _fail(path, "it must start with '#!/bin/sh'")
+    if "#DEBHELPER#" not in text:
+        _fail(path, "it lacks the #DEBHELPER# token, so debhelper could not add its snippets")
+    try:
+        proc = subprocess.run(["sh", "-n"], input=text, text=True, capture_output=True,
+                              timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return
+    if proc.returncode != 0:
+        _fail(path, f"sh -n: {' '.join(proc.stderr.split())}")
 
 
 def _check_description(value):
