@@ -82,3 +82,26 @@ def copy_source(src, dest_parent):
     dest = Path(dest_parent) / Path(src).name
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", ".debhelper"))
     return dest
+
+
+def pyrpath_build_setup(request, tmp_path_factory):
+    """(extra dpkg-buildpackage args, extra build environment) for building with dh_pyrpath:
+    the installed dh-pyrpath package (tool_installed), or this checkout's dh_pyrpath and
+    sequence file with MAKE_DEB_E2E_FROM_CHECKOUT=1 (a quicker loop while developing)."""
+    if os.environ.get("MAKE_DEB_E2E_FROM_CHECKOUT") != "1":
+        request.getfixturevalue("tool_installed")
+        return [], {}
+    root = tmp_path_factory.mktemp("checkout-tool")
+    seq = root / "perl" / "Debian" / "Debhelper" / "Sequence"
+    seq.mkdir(parents=True)
+    shutil.copy(REPO / "debhelper" / "pyrpath.pm", seq / "pyrpath.pm")
+    (root / "bin").mkdir()
+    wrapper = root / "bin" / "dh_pyrpath"
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec /usr/bin/python3 -m dh_pyrpath \"$@\"\n")
+    wrapper.chmod(0o755)
+    return ["-d"], {"PATH": f"{root / 'bin'}:{SYSTEM_PATH}", "PERL5LIB": str(root / "perl")}
+
+
+@pytest.fixture(scope="session")
+def pyrpath_build(request, tmp_path_factory):
+    return pyrpath_build_setup(request, tmp_path_factory)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import chroots
 from conftest import REPO, apt, build_deb, run
+from conftest import pyrpath_build_setup as pyrpath_build
 
 FIXTURE = Path(__file__).parent / "data" / "services" / "tiny-web"
 PACKAGE = "tiny-web"
@@ -48,26 +49,6 @@ def need_host_tools(*tools):
                       if not shutil.which(t, path=chroots.SYSTEM_PATH)})
     if missing:
         apt("install", "--no-install-recommends", *missing)
-
-
-def pyrpath_build(request, tmp_path_factory):
-    """(dpkg-buildpackage args, environment) for building with dh_pyrpath: the installed
-    dh-pyrpath package (conftest's tool_installed), or this checkout's dh_pyrpath with
-    MAKE_DEB_E2E_FROM_CHECKOUT=1 (as in test_make_deb_e2e.py)."""
-    if os.environ.get("MAKE_DEB_E2E_FROM_CHECKOUT") != "1":
-        request.getfixturevalue("tool_installed")
-        return [], {}
-    root = tmp_path_factory.mktemp("checkout-tool")
-    seq = root / "perl" / "Debian" / "Debhelper" / "Sequence"
-    seq.mkdir(parents=True)
-    shutil.copy(REPO / "debhelper" / "pyrpath.pm", seq / "pyrpath.pm")
-    (root / "bin").mkdir()
-    wrapper = root / "bin" / "dh_pyrpath"
-    wrapper.write_text(
-        f"#!/bin/sh\nPYTHONPATH={REPO} exec /usr/bin/python3 -m dh_pyrpath \"$@\"\n")
-    wrapper.chmod(0o755)
-    return ["-d"], {"PATH": f"{root / 'bin'}:{chroots.SYSTEM_PATH}",
-                    "PERL5LIB": str(root / "perl")}
 
 
 def make_deb(project, *args):

@@ -29,25 +29,6 @@ SHAPES = {
 }
 
 
-@pytest.fixture(scope="session")
-def pyrpath_build(request, tmp_path_factory):
-    """(extra dpkg-buildpackage args, extra build environment) for building with dh_pyrpath."""
-    if os.environ.get("MAKE_DEB_E2E_FROM_CHECKOUT") != "1":
-        request.getfixturevalue("tool_installed")
-        return [], {}
-    root = tmp_path_factory.mktemp("checkout-tool")
-    seq = root / "perl" / "Debian" / "Debhelper" / "Sequence"
-    seq.mkdir(parents=True)
-    shutil.copy(REPO / "debhelper" / "pyrpath.pm", seq / "pyrpath.pm")
-    (root / "bin").mkdir()
-    wrapper = root / "bin" / "dh_pyrpath"
-    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec /usr/bin/python3 -m dh_pyrpath \"$@\"\n")
-    wrapper.chmod(0o755)
-    # -d: dh-sequence-pyrpath is not installed, the addon comes from PERL5LIB
-    return ["-d"], {"PATH": f"{root / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "PERL5LIB": str(root / "perl")}
-
-
 def make_deb(project, *args):
     env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": "1700000000"}
     env.pop("CI", None)
