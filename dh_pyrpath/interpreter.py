@@ -24,6 +24,7 @@ from debian.debian_support import Version
 from . import cache as cachelib
 from . import relocate
 from .errors import PyrpathError
+from .log import redact
 
 # Fixed-length placeholder prefix: long enough that any real prefix (<= MAX_PREFIX_LEN) can be
 # patched over it in compiled-in C strings, padded with NULs.
@@ -108,20 +109,15 @@ def _download(url, sha256, cache, workdir, log):
         with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
             shutil.copyfileobj(resp, out)
     except (urllib.error.URLError, OSError) as exc:
-        raise PyrpathError(f"cannot download CPython source {log_safe(url)}: {exc}: check the "
+        raise PyrpathError(f"cannot download CPython source {redact(url)}: {exc}: check the "
                            "URL and the network, or use a local tarball") from None
-    _check_sha256(tmp, sha256, log_safe(url))
+    _check_sha256(tmp, sha256, redact(url))
     if cache:
         with cache.lock(f"source-{sha256}"):
             cache.publish(tmp, cached)
         shutil.rmtree(tmpdir, ignore_errors=True)
         return Source(cached, sha256, name)
     return Source(tmp, sha256, name)
-
-
-def log_safe(text):
-    from .log import redact
-    return redact(text)
 
 
 def debian_orig(package, log):

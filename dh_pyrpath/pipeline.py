@@ -77,7 +77,7 @@ def build_package(settings, build_opts, cache, log, tmpdir, workdir, lintian_ove
     tmpdir = Path(tmpdir).resolve()
     staged = Path(str(tmpdir) + settings.prefix)
     try:
-        result = _build(settings, build_opts, cache, log, tmpdir, workdir)
+        result = _build(settings, build_opts, cache, log, tmpdir, str(staged), workdir)
         install_lintian_overrides(settings.package, settings.prefix, tmpdir, lintian_overrides)
         return result
     except BaseException:
@@ -92,11 +92,9 @@ def build_package(settings, build_opts, cache, log, tmpdir, workdir, lintian_ove
         raise
 
 
-def _build(settings, build_opts, cache, log, tmpdir, workdir):
+def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     package = settings.package
-    tmpdir = Path(tmpdir).resolve()
     workdir = Path(workdir).resolve()
-    staged = str(tmpdir) + settings.prefix
     if workdir.exists():
         discard(workdir)
     workdir.mkdir(parents=True)

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 
 from .errors import PyrpathError
 from .relocate import _files, is_elf
@@ -144,6 +143,3 @@ def verify(staged, xy, needles, smoke=True):
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise PyrpathError(f"isolation check failed: {shown}")
 
-
-def site_packages(staged, xy):
-    return Path(staged) / "lib" / f"python{xy}" / "site-packages"
