@@ -19,8 +19,11 @@ insert_before('dh_install', 'dh_pyrpath');
 # and are resolved through their own $ORIGIN rpaths.
 add_command_options('dh_strip', '-X.libs/');
 add_command_options('dh_dwz', '-X.libs/', '-X/site-packages/');
-add_command_options('dh_shlibdeps', '-X.libs/');
-# The prefix is deterministic by construction (checked-hash pycs, wheels' own bytes); running
+# The private CPython's own Depends were computed once, with its cache entry, and are in
+# ${misc:Depends} (dh_pyrpath's shlibs.py): rescanning its ~70 files took 4-5 s a build.
+add_command_options('dh_shlibdeps', '-X.libs/', '-Xlibpython', '-X/lib-dynload/',
+                    '-X/bin/python3.');
+# The prefix is deterministic by construction (no bytecode, wheels' own bytes); running
 # file(1) on each of its thousands of files took dh_strip_nondeterminism 17 s per build.
 add_command_options('dh_strip_nondeterminism', '-X/lib/python3.');
 # The private libpython and vendored libraries are nobody else's to link against: no shlibs

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, debhelper, settings as settingslib
+from . import __version__, debhelper, settings as settingslib, shlibs
 from .cache import default_location, open_cache
 from .errors import PyrpathError, UsageError
 from .log import BuildLog
@@ -178,6 +178,8 @@ def run(opts):
     for pkg in packages:
         config = debhelper.pkgfile(pkg.name, "pyrpath", main_package)
         plans.append(settingslib.resolve(pkg.name, cli, config))
+        if debhelper.compat_level(control) < 14:  # 14 applies ${misc:Depends} by itself
+            shlibs.check_control_uses_it(pkg.name, pkg.depends)
     build_opts = debhelper.build_options()
     if opts.no_act:
         for s in plans:

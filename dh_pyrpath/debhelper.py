@@ -19,6 +19,7 @@ class BinaryPackage:
     name: str
     architecture: str
     profiles: str = ""
+    depends: str = ""
 
     @property
     def arch_all(self):
@@ -29,6 +30,7 @@ class BinaryPackage:
 class Control:
     source: str
     packages: list = field(default_factory=list)
+    build_depends: str = ""
 
     def names(self):
         return [p.name for p in self.packages]
@@ -50,8 +52,19 @@ def read_control(path="debian/control"):
         if "Package" not in para:
             raise PyrpathError(f"{path}: a binary paragraph has no Package field: fix debian/control")
         packages.append(BinaryPackage(para["Package"], para.get("Architecture", "any"),
-                                      para.get("Build-Profiles", "")))
-    return Control(paras[0]["Source"], packages)
+                                      para.get("Build-Profiles", ""), para.get("Depends", "")))
+    return Control(paras[0]["Source"], packages, paras[0].get("Build-Depends", ""))
+
+
+def compat_level(control, debian_dir="debian"):
+    """debhelper's compat level: debhelper-compat (= N) in Build-Depends, or debian/compat."""
+    match = re.search(r"debhelper-compat\s*\(\s*=\s*(\d+)\s*\)", control.build_depends)
+    if match:
+        return int(match.group(1))
+    try:
+        return int((Path(debian_dir) / "compat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def host_arch():

@@ -61,8 +61,9 @@ def explain_pip_failure(tail, what, fix):
         return (f"{what}: no distribution matches {missing.group(1)} on the index: check the "
                 "name and version, or add an --extra-index-url/--find-links that has it")
     if "THESE PACKAGES DO NOT MATCH THE HASHES" in text or "hash" in text.lower() and "do not match" in text.lower():
-        return (f"{what}: a downloaded file does not match its --hash: the index served "
-                "something else than was pinned; check the requirements' hashes")
+        return (f"{what}: a file pip got (from an index or --find-links) does not match its "
+                "--hash: it is not the one pinned; check the requirements' hashes and where "
+                "the file came from")
     return f"{what} failed: {fix}"
 
 
@@ -100,17 +101,23 @@ class Pip:
             env["PIP_NO_INDEX"] = "1"
         self.env = env
 
+    @staticmethod
+    def _args(args):
+        # no bytecode: the package ships none (its postinst compiles it)
+        return ["install", "--no-compile", *args[1:]] if args[:1] == ["install"] else list(args)
+
     def run(self, args, what, fix, cwd=None):
         try:
-            return self.log.run([self.python, self.pip_dir / "pip", *args], what, cwd=cwd,
-                                env=self.env)
+            return self.log.run([self.python, self.pip_dir / "pip", *self._args(args)], what,
+                                cwd=cwd, env=self.env)
         except PyrpathError as exc:
             raise PyrpathError(explain_pip_failure(exc.tail or [], what, fix), log=exc.log,
                                tail=exc.tail) from None
 
     def try_run(self, args, what):
         try:
-            self.log.run([self.python, self.pip_dir / "pip", *args], what, env=self.env)
+            self.log.run([self.python, self.pip_dir / "pip", *self._args(args)], what,
+                         env=self.env)
             return True
         except PyrpathError:
             return False

@@ -22,7 +22,7 @@ from pathlib import Path
 from debian.debian_support import Version
 
 from . import cache as cachelib
-from . import relocate
+from . import relocate, shlibs
 from .errors import PyrpathError
 from .log import redact
 
@@ -32,13 +32,24 @@ PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
 # Where the CPython build directory is said to be in the installed sysconfig data.
 NEUTRAL_BUILD_DIR = "/usr/src/cpython"
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 
-# Debian packages whose headers and libraries end up in the interpreter; their versions are
-# part of the cache key.
+# Debian packages whose headers and libraries end up in the interpreter (configure uses what
+# it finds, so optional ones count too); their versions are part of the cache key.
 BUILD_LIBRARIES = ("libssl-dev", "libffi-dev", "zlib1g-dev", "libbz2-dev", "liblzma-dev",
                    "libsqlite3-dev", "libreadline-dev", "libncurses-dev", "uuid-dev",
-                   "libgdbm-dev", "libexpat1-dev", "libc6-dev")
+                   "libgdbm-dev", "libgdbm-compat-dev", "libexpat1-dev", "libc6-dev",
+                   "linux-libc-dev", "libcrypt-dev", "libnsl-dev", "libtirpc-dev",
+                   "libmpdec-dev", "libb2-dev", "libdb-dev", "tk-dev", "tcl-dev")
+# Packages whose programs make the bytes: the compiler driver, the linker and strip, make.
+BUILD_TOOLS = ("gcc", "cpp", "binutils", "make", "dpkg-dev")
+# The one PATH CPython is built with (and the toolchain is named from): the caller's PATH may
+# put other compilers, a ccache or a pyenv python (configure probes python3) first.
+BUILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# What the build takes from the caller's environment; nothing else gets in (dpkg-buildpackage
+# exports DFLAGS, which CPython would record as its dtrace flags, MAKEFLAGS with a jobserver,
+# and more).
+PASS_ENV = ("HOME", "TMPDIR")
 
 CONFIGURE_ARGS = ("--enable-shared", "--without-static-libpython", "--with-ensurepip=no",
                   "--with-system-expat")
@@ -63,6 +74,7 @@ class Interpreter:
     pip: Path
     bundled: Path
     info: dict
+    depends: str = ""  # its shared-library Depends (shlibs.py)
 
     @property
     def xy(self):
@@ -120,8 +132,9 @@ def _download(url, sha256, cache, workdir, log):
     return Source(tmp, sha256, name)
 
 
-def debian_orig(package, log):
-    """(version, orig tarball name, sha256) of the newest source of `package` known to apt.
+def debian_orig(package, log, version=None):
+    """(version, orig tarball name, sha256) of the newest source of `package` known to apt, or
+    of `version` exactly.
 
     The checksum comes from apt's signed index, so a cached tarball can be reused without
     downloading or trusting anything else.
@@ -136,20 +149,26 @@ def debian_orig(package, log):
             f"apt knows no source package {package}: add a deb-src entry for your release to "
             "/etc/apt/sources.list.d/ (Types: deb-src) and run apt-get update, or pass "
             "--python-source=<tarball> --python-sha256=<sha256>")
-    best = newest_orig(proc.stdout)
+    best = newest_orig(proc.stdout, version)
+    if best is None and version:
+        known = ", ".join(sorted(set(re.findall(r"^Version: (\S+)", proc.stdout, re.M))))
+        raise PyrpathError(f"apt knows no version {version} of source package {package} (it "
+                           f"knows: {known}): fix the version in --python-source "
+                           f"debian:{package}=<version>, or check the deb-src entries")
     if best is None:
         raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's "
                            "index: pick another --python-source")
     return best
 
 
-def newest_orig(showsrc):
-    """(version, orig tarball name, sha256) of the newest version in `apt-cache showsrc` output."""
+def newest_orig(showsrc, wanted=None):
+    """(version, orig tarball name, sha256) of the newest version in `apt-cache showsrc` output
+    (of version `wanted` only, if given)."""
     best = None
     for block in showsrc.split("\n\n"):
         version = re.search(r"^Version: (\S+)", block, re.M)
         sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
-        if not version or not sums:
+        if not version or not sums or (wanted and version.group(1) != wanted):
             continue
         for line in sums.group(1).splitlines():
             parts = line.split()
@@ -160,8 +179,11 @@ def newest_orig(showsrc):
     return (str(best[0]), best[1], best[2]) if best else None
 
 
-def _debian_source(package, cache, workdir, log):
-    version, name, sha256 = debian_orig(package, log)
+def _debian_source(spec, cache, workdir, log):
+    # debian:python3.13 takes the newest version apt knows; debian:python3.13=3.13.5-2 pins one
+    # (a new deb-src entry, or a new upload, then cannot change the interpreter)
+    package, _, pinned = spec.partition("=")
+    version, name, sha256 = debian_orig(package, log, pinned or None)
     cached = cache.path("sources", f"{sha256}-{name}") if cache else None
     if cached and cached.is_file() and cachelib.sha256_file(cached) == sha256:
         return Source(cached, sha256, f"{name} (Debian {package} {version})")
@@ -203,14 +225,23 @@ def build_flags(log, noopt):
     return flags
 
 
+def _installed_versions(packages):
+    """['name=version', ...] of those `packages` that are installed (absent ones are left out:
+    installing one later changes the key, as it may change what configure finds)."""
+    proc = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}${Package}=${Version}\n",
+                           *packages], text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, env={"PATH": BUILD_PATH})
+    return sorted(line[3:].strip() for line in proc.stdout.splitlines()
+                  if line.startswith("ii "))
+
+
 def toolchain(log):
-    """What else changes the bytes of a build: compiler, library headers, architecture."""
+    """What else changes the bytes of a build: compiler, linker, library headers, architecture."""
     gcc = subprocess.run(["gcc", "--version"], text=True, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL).stdout.splitlines()
-    proc = subprocess.run(["dpkg-query", "-W", "-f", "${Package}=${Version}\n", *BUILD_LIBRARIES],
-                          text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                         stderr=subprocess.DEVNULL, env={"PATH": BUILD_PATH}).stdout.splitlines()
     return {"arch": platform.machine(), "gcc": gcc[0] if gcc else "",
-            "libraries": sorted(proc.stdout.split())}
+            "libraries": _installed_versions(BUILD_LIBRARIES),
+            "tools": _installed_versions(BUILD_TOOLS)}
 
 
 def recipe(source, flags, keep, optimize, tools, strip=True):
@@ -265,11 +296,10 @@ def build(source, rec, payload, workdir, jobs, log):
     xy = ".".join(version.split(".")[:2])
     # A date derived from the source, not the clock: same source, same bytes (__DATE__ etc).
     epoch = str(int((srcdir / "Include" / "patchlevel.h").stat().st_mtime))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CFLAGS",
-                                                                     "LDFLAGS", "CPPFLAGS"))}
+    env = build_environment(os.environ)
     env.update(rec["flags"])
     env.update({
-        "LC_ALL": "C", "SOURCE_DATE_EPOCH": epoch,
+        "SOURCE_DATE_EPOCH": epoch,
         # Kept out of sysconfig: only CPython's own build sees these. `$$` survives make, the
         # backslash survives the shell make runs the link through.
         # -fno-semantic-interposition: calls inside libpython may be inlined although it is a
@@ -301,11 +331,21 @@ def build(source, rec, payload, workdir, jobs, log):
             strip_elf_files(tree, log)
         relocate.rewrite_text_files(tree, {str(srcdir): NEUTRAL_BUILD_DIR})
         relocate.rewrite_pycs(tree / "bin" / f"python{xy}", tree, {}, log)
+    (payload / shlibs.FILE).write_text(shlibs.interpreter_depends(tree, workdir, log, BUILD_PATH)
+                                       + "\n")
     info = {"version": version, "source": source.label, "source_sha256": source.sha256,
             "configure": rec["configure"], "flags": rec["flags"], "optimize": bool(
                 set(OPTIMIZE_ARGS) & set(rec["configure"]))}
     (payload / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
     return info
+
+
+def build_environment(environ):
+    """The environment CPython is built in: a fixed PATH and locale, and from the caller only
+    PASS_ENV. Whatever else the caller exports cannot change an entry its key does not name."""
+    env = {k: environ[k] for k in PASS_ENV if k in environ}
+    env.update({"PATH": BUILD_PATH, "LC_ALL": "C", "LANG": "C", "TZ": "UTC"})
+    return env
 
 
 def strip_elf_files(tree, log):
@@ -321,9 +361,11 @@ def strip_elf_files(tree, log):
             (libraries if ".so" in path.name else executables).append(path)
     common = ["--remove-section=.comment", "--remove-section=.note"]
     if libraries:
-        log.run(["strip", *common, "--strip-unneeded", *libraries], "strip the interpreter")
+        log.run(["strip", *common, "--strip-unneeded", *libraries], "strip the interpreter",
+                env={"PATH": BUILD_PATH})
     if executables:
-        log.run(["strip", *common, *executables], "strip the interpreter")
+        log.run(["strip", *common, *executables], "strip the interpreter",
+                env={"PATH": BUILD_PATH})
 
 
 def _set_aside_bundled(tree, xy, payload, keep):
@@ -343,8 +385,10 @@ def _set_aside_bundled(tree, xy, payload, keep):
     with zipfile.ZipFile(pip_wheels[-1]) as zf:
         zf.extractall(payload / "pip")
     # Compiled now, so running pip never writes into a published cache entry.
+    # -s/-p: the pycs name pip/..., not this build's random staging path.
     subprocess.run([tree / "bin" / f"python{xy}", "-I", "-m", "compileall", "-q", "-j0",
-                    "--invalidation-mode", "checked-hash", payload / "pip"],
+                    "--invalidation-mode", "checked-hash", "-s", payload / "pip", "-p", "pip",
+                    payload / "pip"],
                    check=True, stdout=subprocess.DEVNULL)
 
 
@@ -390,7 +434,8 @@ def _load(entry, key):
     payload = entry / "payload"
     info = json.loads((payload / "info.json").read_text())
     return Interpreter(key=key, version=info["version"], tree=payload / "tree",
-                       pip=payload / "pip", bundled=payload / "bundled", info=info)
+                       pip=payload / "pip", bundled=payload / "bundled", info=info,
+                       depends=(payload / shlibs.FILE).read_text().strip())
 
 
 def ensure(settings, build_opts, cache, workdir, log, place):
@@ -423,6 +468,11 @@ def ensure(settings, build_opts, cache, workdir, log, place):
                         f"{', ...' if len(problems) > 1 else ''}): rebuilding it")
                 cachelib.discard(entry)
         if not entry.exists():
+            # Holding the key's lock, any staging directory of this key is a dead build's
+            # (killed before it could clean up): a CPython build tree, 100 MB or more.
+            for dead in sorted(cache.path("tmp").glob(f"interpreter-{key}-*")):
+                log.write(f"removing {dead}, left by an interrupted build")
+                cachelib.discard(dead)
             staging = cache.tempdir(f"interpreter-{key}-")
             try:
                 (staging / "payload").mkdir()

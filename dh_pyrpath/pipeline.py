@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import __version__, deps, interpreter, relocate, verify
+from . import __version__, deps, interpreter, maintscripts, relocate, shlibs, verify
 from .cache import discard
 from .errors import PyrpathError
 from .log import redact
@@ -34,7 +34,6 @@ LINTIAN_OVERRIDES = (
     ("dir-or-file-in-opt", ""),                         # a self-contained tree outside the FHS
     ("dir-or-file-in-srv", ""),
     ("custom-library-search-path", "* "),                # DT_RPATH $ORIGIN/../lib: the point
-    ("package-installs-python-pycache-dir", ""),         # checked-hash pycs, written at build
     ("unusual-interpreter", "* "),                       # scripts run the private python
     ("python3-script-but-no-python3-dep", "* "),
     ("interpreter-in-usr-local", "* "),
@@ -161,5 +160,8 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     # dpkg-shlibdeps resolves $ORIGIN rpaths inside the package only when DEBIAN/ exists;
     # then the private libpython counts as the package's own and adds no Depends.
     (tmpdir / "DEBIAN").mkdir(exist_ok=True)
+    debian_dir = tmpdir.parent
+    shlibs.add_substvar(package, interp.depends, debian_dir)
+    maintscripts.install(package, settings.prefix, xy, "opt-pyc" in settings.keep, debian_dir)
     shutil.rmtree(workdir, ignore_errors=True)
     return {"python": interp.version, "prefix": settings.prefix, "installed": installed}

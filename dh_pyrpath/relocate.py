@@ -2,8 +2,9 @@
 
 Text files (sysconfig data, Makefile, .pc files, python-config, shebangs, RECORD) get the old
 prefix replaced; compiled-in C strings in ELF files are patched in place (the placeholder prefix
-is long enough, and NUL padding keeps every offset); .pyc files are rewritten by the private
-interpreter itself (helpers/pyc_rewrite.py). RECORD hashes follow the files they describe.
+is long enough, and NUL padding keeps every offset); bytecode is dropped (the package's
+postinst compiles it at its final path). RECORD hashes follow the files they describe.
+The cache entry's own pycs are rewritten by the private interpreter (helpers/pyc_rewrite.py).
 """
 import base64
 import csv
@@ -11,6 +12,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 from pathlib import Path
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
@@ -89,6 +91,19 @@ def patch_elf_strings(root, old, new):
             _write_same_mode(path, patch_c_strings(data, old_b, new_b))
             changed.add(path)
     return changed
+
+
+def drop_bytecode(root):
+    """Remove every __pycache__ under root: packages ship no bytecode, their postinst compiles
+    it (maintscripts.py). Returns the removed pyc files."""
+    removed = set()
+    for dirpath, dirnames, _ in os.walk(root):
+        if "__pycache__" in dirnames:
+            cache = os.path.join(dirpath, "__pycache__")
+            removed |= {os.path.join(cache, n) for n in os.listdir(cache)}
+            shutil.rmtree(cache)
+            dirnames.remove("__pycache__")
+    return removed
 
 
 def rewrite_pycs(python, root, mapping, log):
@@ -179,8 +194,7 @@ def relocate_tree(staged, final, python_xy, placeholder, shebang_flags, log):
     site = os.path.join(staged, "lib", f"python{python_xy}", "site-packages")
     changed = rewrite_text_files(staged, mapping)
     patch_elf_strings(staged, placeholder, final)
-    rewrite_pycs(os.path.join(staged, "bin", f"python{python_xy}"), staged, mapping, log)
     changed |= set_shebang_flags(os.path.join(staged, "bin"),
                                  f"{final}/bin/python", shebang_flags)
-    removed = drop_direct_url(site)
+    removed = drop_bytecode(staged) | drop_direct_url(site)
     fix_records(site, changed, removed)

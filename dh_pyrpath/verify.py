@@ -101,7 +101,7 @@ def check_runtime(staged, xy, smoke):
     python = os.path.join(staged, "bin", f"python{xy}")
     modules = ["json", "_json"] + (list(SMOKE_MODULES) if smoke else [])
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/nonexistent"}
-    proc = subprocess.run([python, "-s", "-c", _PROBE, *modules], text=True, env=env,
+    proc = subprocess.run([python, "-s", "-B", "-c", _PROBE, *modules], text=True, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/")
     if proc.returncode != 0:
         return [f"bin/python{xy} does not run: {proc.stderr.strip().splitlines()[-1:]}"]

@@ -102,3 +102,16 @@ def test_project_whose_setup_py_raises(src, suite_cache):
 def test_not_a_python_project(src):
     (src / "setup.py").unlink()
     fails(src, contains=["has no setup.py, setup.cfg or pyproject.toml"])
+
+
+def test_control_without_misc_depends(src):
+    control = src / "debian" / "control"
+    text = control.read_text()
+    assert "${misc:Depends}" in text
+    control.write_text(text.replace(", ${misc:Depends}", "").replace("${misc:Depends}, ", ""))
+    fails(src, contains=["twin-a has no ${misc:Depends}", "add it"])
+
+
+def test_pinned_debian_version_that_apt_does_not_know(src):
+    fails(src, "--python-source=debian:python3.11=0.0-1",
+          contains=["apt knows no version 0.0-1 of source package python3.11", "it knows: 3.11"])

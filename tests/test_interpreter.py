@@ -72,3 +72,9 @@ def test_trim_removes_what_servers_never_need_unless_kept(tmp_path):
                     "lib-dynload/_json.so", "lib-dynload/_tkinter.so", "tkinter/__init__.py",
                     "unittest/case.py"]
     assert not (tmp_path / "bin" / "idle3.11").exists()
+
+
+def test_orig_of_a_pinned_version():
+    assert interpreter.newest_orig(SHOWSRC, "3.11.2-6+deb12u5") == (
+        "3.11.2-6+deb12u5", "python3.11_3.11.2.orig.tar.gz", "1111")
+    assert interpreter.newest_orig(SHOWSRC, "3.11.9-1") is None

@@ -45,17 +45,6 @@ SECRET = "s3cret"
 CREDENTIAL_URL = f"https://user:{SECRET}@127.0.0.1:9/simple"  # loopback: nobody listens
 
 
-class ProductGap(AssertionError):
-    """A failure that needs a change of dh_pyrpath (described in docs/targets.md). Tests marked
-    xfail(strict=True, raises=ProductGap) fail for real on any other error, and flip to XPASS
-    (a failure, being strict) once the product is fixed."""
-
-
-def gap(ok, message):
-    if not ok:
-        raise ProductGap(message)
-
-
 def _require(*tools):
     missing = [t for t in tools if shutil.which(t, path=chroots.SYSTEM_PATH) is None]
     if missing:
@@ -471,6 +460,19 @@ def _owned_under_prefix(target):
     return {p for p in target.owned("hello-service") if p == PREFIX or p.startswith(PREFIX + "/")}
 
 
+def _with_bytecode(owned):
+    """`owned` and the bytecode the postinst compiles for it: the package ships none, and every
+    module of the interpreter's lib/ gets its pyc beside it (all of the example's compile)."""
+    lib = f"{PREFIX}/lib/python3.11/"
+    assert not [p for p in owned if "__pycache__" in p], "the package ships bytecode"
+    out = set(owned)
+    for p in owned:
+        if p.startswith(lib) and p.endswith(".py"):
+            folder, name = p.rsplit("/", 1)
+            out |= {f"{folder}/__pycache__", f"{folder}/__pycache__/{name[:-3]}.cpython-311.pyc"}
+    return out
+
+
 @pytest.fixture(scope="module")
 def lifecycle(example_v1, example_v2, tmp_path_factory):
     """Two package lives on one clean target, recorded for the tests below.
@@ -495,7 +497,7 @@ def lifecycle(example_v1, example_v2, tmp_path_factory):
         rec["v1 root"] = _runs(target, "root")
         rec["v1 user"] = _runs(target, "user")
         rec["after v1 runs"] = _prefix_files(target)
-        # a shipped pyc deleted (by an admin, a cleaner): Python writes it again, as root
+        # a compiled pyc deleted (by an admin, a cleaner): Python writes it again, as root
         cli_pyc = f"{PREFIX}/lib/python3.11/site-packages/hello_service/__pycache__/cli.cpython-311.pyc"
         (target / cli_pyc).unlink()
         target.run("hello-service", "greet")
@@ -528,7 +530,8 @@ def lifecycle(example_v1, example_v2, tmp_path_factory):
         target.install_debs(v1)
         for user in (None, NOBODY):  # -O looks for .opt-1.pyc, which the package does not ship
             target.run(PY, "-O", "-c", "import json, click, hello_service.cli", user=user)
-        rec["written at run time"] = _prefix_files(target) - _owned_under_prefix(target)
+        rec["written at run time"] = _prefix_files(target) - _with_bytecode(
+            _owned_under_prefix(target))
         target.apt_get("remove", "hello-service")
         rec["after second remove"] = target.snapshot()
         target.run("dpkg", "--purge", "hello-service")
@@ -551,8 +554,8 @@ def test_lifecycle_v1_runs_as_root_and_as_a_user(lifecycle):
         assert out["stdlib"] == "ok"
         assert out["version"] == ["1.0.0", "8.1.7"]
         assert out["diagnose"]["prefix"] == PREFIX
-    assert lifecycle["v1 shipped"] == lifecycle["v1 owned"], \
-        sorted(lifecycle["v1 shipped"] ^ lifecycle["v1 owned"])[:10]
+    expected = _with_bytecode(lifecycle["v1 owned"])
+    assert lifecycle["v1 shipped"] == expected, sorted(lifecycle["v1 shipped"] ^ expected)[:10]
 
 
 def test_lifecycle_running_the_service_writes_nothing(lifecycle):
@@ -570,8 +573,8 @@ def test_lifecycle_upgrade_to_v2_replaces_v1(lifecycle):
         out = lifecycle[f"v2 {who}"]
         assert out["version"] == ["2.0.0", "8.1.8"], out["version"]
         assert out["greet"] == f"Hello, {who}!" and out["ping"].startswith("ping via libzmq")
-    present = lifecycle["after upgrade"]
-    assert present == lifecycle["v2 owned"], sorted(present ^ lifecycle["v2 owned"])[:10]
+    present, expected = lifecycle["after upgrade"], _with_bytecode(lifecycle["v2 owned"])
+    assert present == expected, sorted(present ^ expected)[:10]
     assert not [p for p in present if "click-8.1.7.dist-info" in p]
     assert f"{PREFIX}/lib/python3.11/site-packages/hello_service/extra.py" in present
 
@@ -583,8 +586,9 @@ def test_lifecycle_rollback_to_v1(lifecycle):
         assert out["version"] == ["1.0.0", "8.1.7"], out["version"]
         assert out["greet"] == f"Hello, {who}!" and out["ping"].startswith("ping via libzmq")
     present = lifecycle["after rollback"]
-    assert present == lifecycle["rollback owned"] == lifecycle["v1 owned"], \
-        sorted(present ^ lifecycle["v1 owned"])[:10]
+    assert lifecycle["rollback owned"] == lifecycle["v1 owned"]
+    expected = _with_bytecode(lifecycle["v1 owned"])
+    assert present == expected, sorted(present ^ expected)[:10]
 
 
 def _left_behind(rec, after):
@@ -594,22 +598,12 @@ def _left_behind(rec, after):
 
 def test_lifecycle_remove_and_purge_leave_no_file_of_the_package(lifecycle):
     _step(lifecycle, "purge")
-    assert lifecycle["pyc rewritten"], "the test meant Python to write a shipped pyc again"
+    assert lifecycle["pyc rewritten"], "the test meant Python to write a compiled pyc again"
     for after in ("after remove", "after purge"):
         left = _left_behind(lifecycle, after)
         assert not left, f"{after}: {len(left)} paths left behind: {left[:12]}"
 
 
-RUNTIME_PYC_GAP = ("product gap: bytecode Python writes at run time as root (here: -O imports, "
-                   "whose .opt-1.pyc the package does not ship) is not removed by remove/purge, "
-                   "so __pycache__ files and their directories stay under the prefix; needs a "
-                   "prerm from dh_pyrpath (docs/targets.md)")
-OPT_GAP = ("product gap: /opt, made by base-files' postinst and owned by no package, is a "
-           "directory of the package, so dpkg deletes it when the last such package goes; needs "
-           "a postrm from dh_pyrpath (docs/targets.md)")
-
-
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason=RUNTIME_PYC_GAP)
 def test_lifecycle_bytecode_written_at_run_time_goes_with_the_package(lifecycle):
     _step(lifecycle, "second life")
     written = lifecycle["written at run time"]
@@ -617,22 +611,17 @@ def test_lifecycle_bytecode_written_at_run_time_goes_with_the_package(lifecycle)
                            for p in written), sorted(written)[:10]
     for after in ("after second remove", "after second purge"):
         left = _left_behind(lifecycle, after)
-        assert all(p.startswith(PREFIX) for p in left), f"{after}: left outside the prefix: {left}"
-        gap(not left, f"{after}: {len(left)} paths left behind: {left[:12]}")
+        assert not left, f"{after}: {len(left)} paths left behind: {left[:12]}"
 
 
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason=OPT_GAP)
 def test_lifecycle_purge_removes_nothing_it_did_not_install(lifecycle):
     _step(lifecycle, "purge")
     for after in ("after remove", "after purge"):
         _, gone, changed = chroots.diff_snapshots(lifecycle["baseline"], lifecycle[after])
         assert not changed, f"{after}: changed what was there before: {changed[:12]}"
-        assert set(gone) <= {"/opt"}, f"{after}: removed what was there before: {gone[:12]}"
-        gap(not gone, f"{after}: removed what was there before: {gone}")
+        assert not gone, f"{after}: removed what was there before: {gone[:12]}"
 
 
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason="piuparts: 'After purging files have "
-                   "disappeared: /opt/' (" + OPT_GAP + ")")
 def test_piuparts_upgrade_from_v1_and_install_purge_v2(example_v1, example_v2, tmp_path):
     """piuparts itself: v1 from a local repository (its upgrade test), then v2's .deb; and the
     install/purge test of v2. Its own checks: files left or gone, processes, broken symlinks."""
@@ -661,9 +650,6 @@ def test_piuparts_upgrade_from_v1_and_install_purge_v2(example_v1, example_v2, t
             detail[l.split("FAIL: ", 1)[1]] = [" ".join(x.split()) for x in lines[i + 1:i + 4]
                                               if x.startswith(" ") and x.strip()]
     summary = "\n".join(f"{f}: {detail.get(f)}" for f in fails)
-    opt_only = all(d in ([], ["/opt/ owned by: hello-service"]) for d in detail.values())
-    if proc.returncode != 0 and fails and opt_only:
-        raise ProductGap("piuparts:\n" + summary)
     assert proc.returncode == 0, "piuparts failed:\n" + summary + "\n" + "\n".join(lines[-25:])
     # its upgrade test ran: v1 from the local repository, then v2's .deb, then purge
     assert "apt-cache knows about the following packages: hello-service" in text
@@ -835,16 +821,11 @@ def test_build_killed_while_compiling_cpython_restarts(cold_build):
     assert manifest, "restarted build published an empty entry"
 
 
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason="product gap: the staging directory "
-                   "of a build killed by SIGKILL stays in <cache>/tmp/ (a CPython build tree: "
-                   "~100 MB killed in configure, more in make) after the next build of the same "
-                   "key, which holds that key's lock and so knows it is dead (only --cache-prune "
-                   "removes it)")
 def test_restart_after_kill_leaves_no_debris_in_the_cache(cold_build):
     _, _, k = cold_build
     assert any(t.startswith("interpreter-") for t in k["tmp"]), \
         f"the killed build should have left its staging directory behind: {k['tmp']}"
-    gap(k["tmp after restart"] == [], f"left in <cache>/tmp: {k['tmp after restart']}")
+    assert k["tmp after restart"] == [], f"left in <cache>/tmp: {k['tmp after restart']}"
 
 
 def _manifest_differences(example_v1, cold_build, parts):
@@ -866,45 +847,24 @@ def _sysconfig_dflags(entry):
     return re.search(r"'DFLAGS': '([^']*)'", data.read_text()).group(1)
 
 
-DFLAGS_GAP = ("product gap: interpreter.build() passes the caller's environment to configure; "
-              "dpkg-buildpackage exports DFLAGS=-frelease (dpkg-buildflags' D flags), which "
-              "CPython takes as its dtrace DFLAGS and records in _sysconfigdata and "
-              "config-3.X/Makefile, while the cache key ignores it: an entry first built by "
-              "dh_pyrpath outside dpkg-buildpackage has DFLAGS='' and is served, under the same "
-              "key, to builds that would make '-frelease'")
-
-
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason=DFLAGS_GAP)
 def test_cold_cache_build_is_identical_to_warm_cache_build(example_v1, cold_build, tmp_path):
     b, cache, _ = cold_build
     key = build_info(b.deb)["interpreter_key"]
     differ = _manifest_differences(example_v1, cold_build,
                                    ("tree", "bundled", "info.json", "recipe.json"))
-    sysconfig = {p for p in differ if "_sysconfigdata_" in p or p.endswith("/Makefile")}
-    assert set(differ) == sysconfig, \
-        f"the cached interpreter and a fresh build of it differ: {differ[:20]}"
-    cold_dflags = _sysconfig_dflags(cache / "interpreters" / key)
-    warm_dflags = _sysconfig_dflags(SUITE_CACHE / "interpreters" / key)
-    recipe = (cache / "interpreters" / key / "payload" / "recipe.json").read_text()
-    # whichever entry was built first, a value the key does not name must not be recorded
-    gap(not differ and (cold_dflags == "" or cold_dflags in recipe),
-        f"DFLAGS={cold_dflags!r} (cold, under dpkg-buildpackage) vs {warm_dflags!r} (warm) "
-        f"under one key; files differing: {differ}")
+    assert not differ, f"the cached interpreter and a fresh build of it differ: {differ[:20]}"
+    # dpkg-buildpackage exports DFLAGS=-frelease, which CPython would record as its dtrace
+    # flags: whichever entry was built first, nothing the key does not name gets in
+    for entry in (cache / "interpreters" / key, SUITE_CACHE / "interpreters" / key):
+        assert _sysconfig_dflags(entry) == "", entry
     assert_same_builds(example_v1, b, tmp_path, "a cold-cache build", contents_only=True)
 
 
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason="product gap: the pip the cache entry "
-                   "runs (payload/pip) is compiled with the staging path in every pyc "
-                   "(.../tmp/interpreter-<key>-<random>/payload/pip/...), so two builds of one "
-                   "key differ there (nothing of it is shipped)")
 def test_whole_cache_entry_is_reproducible(example_v1, cold_build):
     differ = _manifest_differences(example_v1, cold_build, ("pip",))
-    gap(not differ, f"{len(differ)} files of payload/pip differ, e.g. {differ[:3]}")
+    assert not differ, f"{len(differ)} files of payload/pip differ, e.g. {differ[:3]}"
 
 
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason="product gap: the cache key "
-                   "(interpreter.BUILD_LIBRARIES) lacks libcrypt-dev, libnsl-dev and libtirpc-dev, "
-                   "whose libraries _crypt and nis link (Depends: libcrypt1, libnsl2, libtirpc3)")
 def test_interpreter_cache_key_names_every_library_it_links(example_v1):
     """A library the interpreter links (a Depends of the package) whose -dev package is not in
     the cache key: upgrading that -dev package would not change the key, so a warm cache would
@@ -922,19 +882,15 @@ def test_interpreter_cache_key_names_every_library_it_links(example_v1):
     depends = run(["dpkg-deb", "-f", str(example_v1.deb), "Depends"]).stdout
     runtime = [d.strip().split()[0] for d in depends.split(",")]
     uncovered = {pkg: src for pkg, src in source_of(runtime).items() if src not in key_sources}
-    gap(not uncovered, f"the cache key names no -dev package of the source packages of "
-                       f"{uncovered}")
+    assert not uncovered, f"the cache key names no -dev package of the sources of {uncovered}"
 
 
-@pytest.mark.xfail(strict=True, raises=ProductGap, reason="product gap: the cache key names gcc "
-                   "but not binutils, whose ld links the interpreter and whose strip (run in the "
-                   "cache) rewrites it")
 def test_interpreter_cache_key_names_the_linker(example_v1):
     key = build_info(example_v1.deb)["interpreter_key"]
     recipe = (SUITE_CACHE / "interpreters" / key / "payload" / "recipe.json").read_text()
     binutils = run(["dpkg-query", "-W", "-f", "${Version}", "binutils"], env=build_env()).stdout
     assert binutils.strip()
-    gap(binutils.strip() in recipe, f"binutils {binutils.strip()} is not in the recipe")
+    assert f"binutils={binutils.strip()}" in recipe, f"binutils {binutils.strip()} not in the key"
 
 
 # ---------------------------------------------------------------- faults during the build
