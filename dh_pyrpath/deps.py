@@ -256,5 +256,8 @@ def freeze(python, log):
 
 def add_build_tools(pip, bundled):
     """--keep-build-tools: pip and setuptools from the interpreter's own bundled wheels."""
-    pip.run(["install", "--no-index", "--find-links", str(bundled), "pip", "setuptools"],
+    # --ignore-installed: the pip that runs (on PYTHONPATH, outside the prefix) would count
+    # as pip being installed already, and pip would not land in the prefix
+    pip.run(["install", "--ignore-installed", "--no-index", "--find-links", str(bundled),
+             "pip", "setuptools"],
             "install pip and setuptools", "check --keep-build-tools")

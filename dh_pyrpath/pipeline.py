@@ -18,14 +18,62 @@ def _place_interpreter(interp, staged, workdir):
     staged = Path(staged)
     if staged.exists():
         discard(staged)
-    staged.mkdir(parents=True)
-    subprocess.run(["cp", "-a", f"{interp.tree}/.", str(staged)], check=True)
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    copy_tree_linking_bytecode(interp.tree, staged)
     for part in ("pip", "bundled"):
         subprocess.run(["cp", "-a", str(getattr(interp, part)), str(workdir / part)], check=True)
     # pip and extension builds read sysconfig: make it name the staged prefix until relocation.
     relocate.rewrite_text_files(staged, {interpreter.PLACEHOLDER: str(staged)})
     return dataclasses.replace(interp, tree=staged, pip=workdir / "pip",
                                bundled=workdir / "bundled")
+
+
+def _link(path, out):
+    try:
+        os.link(path, out)
+        return True
+    except OSError:  # another filesystem, or protected_hardlinks and another owner: copy
+        return False
+
+
+def drop_build_only_parts(staged):
+    """C headers serve only to build extension modules, which needs the build tools the
+    package does not ship either (--keep-build-tools keeps both)."""
+    include = Path(staged) / "include"
+    if include.is_dir():
+        shutil.rmtree(include)
+
+
+def copy_tree_linking_bytecode(src, dest):
+    """cp -a, except that pyc files are hard links into the cache entry.
+
+    The stdlib's pycs (a third of the entry) only serve pip while the package is built, then
+    relocation drops them (packages ship no bytecode): nothing writes to them in between
+    (PYTHONDONTWRITEBYTECODE, and rewrites replace files rather than write into them), so
+    copying them would only cost time. Every other file is copied: debhelper later changes
+    modes and contents in place.
+    """
+    src, dest = Path(src), Path(dest)
+    dirs = []
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        target = dest / rel
+        target.mkdir()
+        dirs.append((Path(dirpath), target))
+        for name in list(dirnames) + filenames:
+            path, out = Path(dirpath) / name, target / name
+            if path.is_symlink():
+                os.symlink(os.readlink(path), out)
+                if name in dirnames:
+                    dirnames.remove(name)
+            elif name in dirnames:
+                continue
+            elif rel.name == "__pycache__" and _link(path, out):
+                pass
+            else:
+                shutil.copy2(path, out)
+    for source, target in reversed(dirs):
+        shutil.copystat(source, target)
 
 
 # Tags a private CPython under its own prefix triggers by design, each confined to the prefix.
@@ -131,6 +179,8 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
                         "check the project's dependencies", pinned=False)
         if settings.keep_build_tools:
             deps.add_build_tools(pip, interp.bundled)
+        else:
+            drop_build_only_parts(staged)
         deps.check_consistent(pip)
         installed = deps.freeze(python, log)
 

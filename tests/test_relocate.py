@@ -113,3 +113,27 @@ def test_long_path_sh_wrapper_becomes_a_plain_shebang(tmp_path):
                       "# -*- coding: utf-8 -*-\nimport sys\n")
     assert relocate.set_shebang_flags(tmp_path, "/opt/svc/bin/python", "-I") == {str(script)}
     assert script.read_text() == "#!/opt/svc/bin/python3.11 -I\n# -*- coding: utf-8 -*-\nimport sys\n"
+
+
+def test_placing_a_tree_copies_files_and_links_only_bytecode(tmp_path):
+    from dh_pyrpath.pipeline import copy_tree_linking_bytecode
+    src = tmp_path / "entry"
+    (src / "lib" / "pkg" / "__pycache__").mkdir(parents=True)
+    (src / "lib" / "pkg" / "mod.py").write_text("x = 1\n")
+    (src / "lib" / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"pyc")
+    (src / "bin").mkdir()
+    (src / "bin" / "python3.11").write_bytes(b"\x7fELF")
+    (src / "bin" / "python3.11").chmod(0o755)
+    (src / "bin" / "python3").symlink_to("python3.11")
+    (src / "lib" / "link-to-pkg").symlink_to("pkg")
+    (src / "bin").chmod(0o750)
+    dest = tmp_path / "staged" / "opt" / "svc"
+    dest.parent.mkdir(parents=True)
+    copy_tree_linking_bytecode(src, dest)
+    pyc, mod = (dest / "lib/pkg/__pycache__/mod.cpython-311.pyc"), dest / "lib/pkg/mod.py"
+    assert pyc.stat().st_ino == (src / "lib/pkg/__pycache__/mod.cpython-311.pyc").stat().st_ino
+    assert mod.stat().st_ino != (src / "lib/pkg/mod.py").stat().st_ino and mod.read_text() == "x = 1\n"
+    assert os.readlink(dest / "bin" / "python3") == "python3.11"
+    assert os.readlink(dest / "lib" / "link-to-pkg") == "pkg"
+    assert (dest / "bin" / "python3.11").stat().st_mode & 0o777 == 0o755
+    assert (dest / "bin").stat().st_mode & 0o777 == 0o750

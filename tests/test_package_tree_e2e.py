@@ -1,0 +1,52 @@
+"""What dh_pyrpath leaves for debhelper, run by itself on a source tree with a warm cache: no
+bytecode, no build-only parts unless kept, the maintainer-script snippets and the interpreter's
+Depends in ${misc:Depends}."""
+import pytest
+
+from conftest import REPO, copy_source, dh_pyrpath
+
+pytestmark = pytest.mark.e2e
+
+TWINS = REPO / "tests" / "data" / "sources" / "twins"
+
+
+def _build(tmp_path, *args):
+    src = copy_source(TWINS, tmp_path)
+    proc = dh_pyrpath("-p", "twin-a", *args, cwd=src)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return src, src / "debian" / "twin-a" / "opt" / "twin-a"
+
+
+def test_default_tree_has_no_bytecode_headers_or_pip(tmp_path, suite_cache):
+    src, prefix = _build(tmp_path)
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    assert (prefix / "bin" / "python3.11").is_file() and any(site.iterdir())
+    assert not list(prefix.rglob("__pycache__")) and not list(prefix.rglob("*.pyc"))
+    assert not (prefix / "include").exists()
+    assert not list(site.glob("pip*")) and not list(site.glob("setuptools*"))
+    records = "".join(p.read_text() for p in site.glob("*.dist-info/RECORD"))
+    assert ".pyc" not in records  # RECORD forgets no file, lists none that is gone
+
+    debian = src / "debian"
+    postinst = (debian / "twin-a.postinst.debhelper").read_text()
+    assert "/opt/twin-a/bin/python3.11 -I -m compileall" in postinst
+    assert "find /opt/twin-a -depth -type d -name __pycache__" in (
+        debian / "twin-a.prerm.debhelper").read_text()
+    assert "mkdir -m 0755 /opt" in (debian / "twin-a.postrm.debhelper").read_text()
+    substvars = (debian / "twin-a.substvars").read_text()
+    assert "misc:Depends=" in substvars and "libssl3" in substvars and "libc6" in substvars
+    assert "libpython" not in substvars
+
+    # a second run (dh binary twice without clean) replaces its own snippets
+    again = dh_pyrpath("-p", "twin-a", cwd=src)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert (debian / "twin-a.postinst.debhelper").read_text() == postinst
+    assert (debian / "twin-a.substvars").read_text() == substvars
+
+
+def test_keep_build_tools_ships_pip_and_headers(tmp_path, suite_cache):
+    _, prefix = _build(tmp_path, "--keep-build-tools")
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    assert (prefix / "include" / "python3.11" / "Python.h").is_file()
+    assert list(site.glob("pip-*.dist-info")) and list(site.glob("setuptools-*.dist-info"))
+    assert not list(prefix.rglob("__pycache__"))
