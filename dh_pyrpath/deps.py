@@ -101,23 +101,21 @@ class Pip:
             env["PIP_NO_INDEX"] = "1"
         self.env = env
 
-    @staticmethod
-    def _args(args):
-        # no bytecode: the package ships none (its postinst compiles it)
-        return ["install", "--no-compile", *args[1:]] if args[:1] == ["install"] else list(args)
+    def _command(self, args):
+        if args[:1] == ["install"]:  # no bytecode: the package ships none (postinst compiles it)
+            args = ["install", "--no-compile", *args[1:]]
+        return [self.python, self.pip_dir / "pip", *args]
 
     def run(self, args, what, fix, cwd=None):
         try:
-            return self.log.run([self.python, self.pip_dir / "pip", *self._args(args)], what,
-                                cwd=cwd, env=self.env)
+            return self.log.run(self._command(args), what, cwd=cwd, env=self.env)
         except PyrpathError as exc:
             raise PyrpathError(explain_pip_failure(exc.tail or [], what, fix), log=exc.log,
                                tail=exc.tail) from None
 
     def try_run(self, args, what):
         try:
-            self.log.run([self.python, self.pip_dir / "pip", *self._args(args)], what,
-                         env=self.env)
+            self.log.run(self._command(args), what, env=self.env)
             return True
         except PyrpathError:
             return False

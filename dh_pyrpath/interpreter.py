@@ -362,9 +362,8 @@ def strip_elf_files(tree, log):
     DEB_BUILD_OPTIONS=nostrip builds (and caches) an unstripped interpreter instead.
     """
     executables, libraries = [], []
-    for path in sorted(Path(tree).rglob("*")):
-        if path.is_file() and not path.is_symlink() and relocate.is_elf(path):
-            (libraries if ".so" in path.name else executables).append(path)
+    for path in relocate.elf_files(tree):
+        (libraries if ".so" in os.path.basename(path) else executables).append(path)
     common = ["--remove-section=.comment", "--remove-section=.note"]
     if libraries:
         log.run(["strip", *common, "--strip-unneeded", *libraries], "strip the interpreter",

@@ -196,7 +196,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
 
     with log.stage("relocate", f"to {settings.prefix}"):
         relocate.relocate_tree(staged, settings.prefix, xy, interpreter.PLACEHOLDER,
-                               settings.shebang_flags, log)
+                               settings.shebang_flags)
 
     with log.stage("verify", "isolation"):
         needles = [staged, interpreter.PLACEHOLDER, str(workdir)]

@@ -33,6 +33,11 @@ def is_elf(path):
         return fh.read(4) == ELF_MAGIC
 
 
+def elf_files(root):
+    """Every ELF file under root (no symlinks), in a stable order."""
+    return (path for path in _files(root) if is_elf(path))
+
+
 def rewrite_text_files(root, mapping):
     """Replace each old path by its new one in every text file under root; return changed paths.
 
@@ -82,9 +87,7 @@ def patch_elf_strings(root, old, new):
     """Patch compiled-in paths (libpython's PREFIX) in every ELF file that holds `old`."""
     changed = set()
     old_b, new_b = old.encode(), new.encode()
-    for path in _files(root):
-        if not is_elf(path):
-            continue
+    for path in elf_files(root):
         with open(path, "rb") as fh:
             data = fh.read()
         if old_b in data:
@@ -188,13 +191,13 @@ def fix_records(site_packages, changed, removed=frozenset()):
             _write_same_mode(str(record), buf.getvalue().encode("utf-8"))
 
 
-def relocate_tree(staged, final, python_xy, placeholder, shebang_flags, log):
+def relocate_tree(staged, final, python_xy, placeholder, shebang_flags):
     """Make the tree at `staged` correct for `final` (its install path)."""
     mapping = {staged: final, placeholder: final}
     site = os.path.join(staged, "lib", f"python{python_xy}", "site-packages")
+    removed = drop_bytecode(staged) | drop_direct_url(site)  # first: the scans below skip them
     changed = rewrite_text_files(staged, mapping)
     patch_elf_strings(staged, placeholder, final)
     changed |= set_shebang_flags(os.path.join(staged, "bin"),
                                  f"{final}/bin/python", shebang_flags)
-    removed = drop_bytecode(staged) | drop_direct_url(site)
     fix_records(site, changed, removed)

@@ -20,8 +20,7 @@ FILE = "depends.txt"
 def interpreter_depends(tree, workdir, log, path):
     """Depends (e.g. 'libc6 (>= 2.34), libssl3 (>= 3.0.0)') of every ELF file under `tree`."""
     tree = Path(tree).resolve()
-    elves = sorted(str(p) for p in tree.rglob("*")
-                   if p.is_file() and not p.is_symlink() and relocate.is_elf(p))
+    elves = list(relocate.elf_files(tree))
     if not elves:
         return ""
     # dpkg-shlibdeps wants a source tree (debian/control) to run in, and a DEBIAN/ above the

@@ -11,7 +11,7 @@ import re
 import subprocess
 
 from .errors import PyrpathError
-from .relocate import _files, is_elf
+from .relocate import _files, elf_files
 
 SMOKE_MODULES = ("ssl", "sqlite3", "ctypes", "lzma", "bz2", "zlib", "readline", "json",
                  "decimal", "uuid", "hashlib", "_json", "pyexpat", "curses", "dbm.gnu")
@@ -46,9 +46,7 @@ def check_elf(staged, xy):
     if rpath is None or "$ORIGIN/../lib" not in rpath.split(":"):
         problems.append(f"bin/python{xy} has no DT_RPATH $ORIGIN/../lib (RPATH={rpath}, "
                         f"RUNPATH={runpath})")
-    for path in _files(staged):
-        if not is_elf(path):
-            continue
+    for path in elf_files(staged):
         needed, rpath, runpath = dynamic_section(path)
         for soname in needed:
             if not soname.startswith("libpython"):

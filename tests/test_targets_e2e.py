@@ -473,6 +473,18 @@ def _with_bytecode(owned):
     return out
 
 
+def _install_and_run(target, rec, step, label, deb, args=()):
+    """Install `deb`, then record under `label`: what dpkg owns, what is there, the runs as
+    root and as a user, and what is there after them."""
+    target.install_debs(deb, args=args)
+    rec["steps"].append(step)
+    rec[f"{label} owned"] = _owned_under_prefix(target)
+    rec[f"{label} installed"] = _prefix_files(target)
+    for who in ("root", "user"):
+        rec[f"{label} {who}"] = _runs(target, who)
+    rec[f"after {label} runs"] = _prefix_files(target)
+
+
 @pytest.fixture(scope="module")
 def lifecycle(example_v1, example_v2, tmp_path_factory):
     """Two package lives on one clean target, recorded for the tests below.
@@ -490,34 +502,16 @@ def lifecycle(example_v1, example_v2, tmp_path_factory):
         target.apt_get("satisfy", "--no-install-recommends", *depends)
         rec["baseline"] = target.snapshot()
 
-        target.install_debs(v1)
-        rec["steps"].append("install v1")
-        rec["v1 owned"] = _owned_under_prefix(target)
-        rec["v1 shipped"] = _prefix_files(target)
-        rec["v1 root"] = _runs(target, "root")
-        rec["v1 user"] = _runs(target, "user")
-        rec["after v1 runs"] = _prefix_files(target)
+        _install_and_run(target, rec, "install v1", "v1", v1)
         # a compiled pyc deleted (by an admin, a cleaner): Python writes it again, as root
         cli_pyc = f"{PREFIX}/lib/python3.11/site-packages/hello_service/__pycache__/cli.cpython-311.pyc"
         (target / cli_pyc).unlink()
         target.run("hello-service", "greet")
         rec["pyc rewritten"] = target.exists(cli_pyc)
 
-        target.install_debs(v2)
-        rec["steps"].append("upgrade to v2")
-        rec["v2 owned"] = _owned_under_prefix(target)
-        rec["after upgrade"] = _prefix_files(target)
-        rec["v2 root"] = _runs(target, "root")
-        rec["v2 user"] = _runs(target, "user")
-        rec["after v2 runs"] = _prefix_files(target)
-
-        target.install_debs(v1, args=["--allow-downgrades"])
-        rec["steps"].append("downgrade to v1")
-        rec["rollback owned"] = _owned_under_prefix(target)
-        rec["after rollback"] = _prefix_files(target)
-        rec["rollback root"] = _runs(target, "root")
-        rec["rollback user"] = _runs(target, "user")
-        rec["after rollback runs"] = _prefix_files(target)
+        _install_and_run(target, rec, "upgrade to v2", "v2", v2)
+        _install_and_run(target, rec, "downgrade to v1", "rollback", v1,
+                         args=["--allow-downgrades"])
 
         target.apt_get("remove", "hello-service")
         rec["steps"].append("remove")
@@ -555,14 +549,14 @@ def test_lifecycle_v1_runs_as_root_and_as_a_user(lifecycle):
         assert out["version"] == ["1.0.0", "8.1.7"]
         assert out["diagnose"]["prefix"] == PREFIX
     expected = _with_bytecode(lifecycle["v1 owned"])
-    assert lifecycle["v1 shipped"] == expected, sorted(lifecycle["v1 shipped"] ^ expected)[:10]
+    assert lifecycle["v1 installed"] == expected, sorted(lifecycle["v1 installed"] ^ expected)[:10]
 
 
 def test_lifecycle_running_the_service_writes_nothing(lifecycle):
     """As root and as a user, v1, v2 and the rollback: no file appears under the prefix."""
     _step(lifecycle, "downgrade to v1")
-    for before, after in (("v1 shipped", "after v1 runs"), ("after upgrade", "after v2 runs"),
-                          ("after rollback", "after rollback runs")):
+    for label in ("v1", "v2", "rollback"):
+        before, after = f"{label} installed", f"after {label} runs"
         new = lifecycle[after] - lifecycle[before]
         assert not new, f"{after}: written at run time: {sorted(new)[:10]}"
 
@@ -573,7 +567,7 @@ def test_lifecycle_upgrade_to_v2_replaces_v1(lifecycle):
         out = lifecycle[f"v2 {who}"]
         assert out["version"] == ["2.0.0", "8.1.8"], out["version"]
         assert out["greet"] == f"Hello, {who}!" and out["ping"].startswith("ping via libzmq")
-    present, expected = lifecycle["after upgrade"], _with_bytecode(lifecycle["v2 owned"])
+    present, expected = lifecycle["v2 installed"], _with_bytecode(lifecycle["v2 owned"])
     assert present == expected, sorted(present ^ expected)[:10]
     assert not [p for p in present if "click-8.1.7.dist-info" in p]
     assert f"{PREFIX}/lib/python3.11/site-packages/hello_service/extra.py" in present
@@ -585,7 +579,7 @@ def test_lifecycle_rollback_to_v1(lifecycle):
         out = lifecycle[f"rollback {who}"]
         assert out["version"] == ["1.0.0", "8.1.7"], out["version"]
         assert out["greet"] == f"Hello, {who}!" and out["ping"].startswith("ping via libzmq")
-    present = lifecycle["after rollback"]
+    present = lifecycle["rollback installed"]
     assert lifecycle["rollback owned"] == lifecycle["v1 owned"]
     expected = _with_bytecode(lifecycle["v1 owned"])
     assert present == expected, sorted(present ^ expected)[:10]
