@@ -78,3 +78,42 @@ def test_orig_of_a_pinned_version():
     assert interpreter.newest_orig(SHOWSRC, "3.11.2-6+deb12u5") == (
         "3.11.2-6+deb12u5", "python3.11_3.11.2.orig.tar.gz", "1111")
     assert interpreter.newest_orig(SHOWSRC, "3.11.9-1") is None
+
+
+def _modules_dir(tmp_path, setup, bootstrap):
+    modules = tmp_path / "Modules"
+    modules.mkdir()
+    (modules / "Setup").write_text(setup)
+    (modules / "Setup.bootstrap.in").write_text(bootstrap)
+    return tmp_path
+
+
+def test_setup_local_copies_the_sources_own_lines_for_plain_c_modules(tmp_path):
+    src = _modules_dir(tmp_path, """\
+# The file Setup is used by the makesetup script
+#math mathmodule.c
+#_json _json.c
+#_sha2 sha2module.c -I$(srcdir)/Modules/_hacl/include Modules/_hacl/libHacl_Hash_SHA2.a
+#zlib  zlibmodule.c -lz
+#_lsprof _lsprof.c rotatingtree.c
+#_typing _typingmodule.c
+""", "*static*\natexit atexitmodule.c\n_typing _typingmodule.c\n@MODULE_PWD_TRUE@pwd pwdmodule.c\n")
+    text = interpreter.setup_local(src, ["math", "_sha2", "zlib", "_lsprof", "_typing", "pwd",
+                                         "_nosuch"])
+    # include paths or libraries: stays shared; built in already, or unknown here: left out
+    assert text == "math mathmodule.c\n_lsprof _lsprof.c rotatingtree.c\n"
+    assert interpreter.setup_local(src, []) == ""
+
+
+def test_builtin_modules_are_part_of_the_key_and_keep_json_shared():
+    src = Source(Path("/x"), "ab" * 32, "x")
+    rec = interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, {})
+    assert rec["builtin"] == list(interpreter.BUILTIN_MODULES)
+    assert "math" in rec["builtin"] and "_json" not in rec["builtin"]
+
+
+def test_stack_protector_follows_debians_python_build():
+    assert interpreter._stack_protector({"CFLAGS": "-g -fstack-protector-strong -Wformat"}) == \
+        " -fstack-protector"
+    # hardening=-stackprotector: nothing is added back
+    assert interpreter._stack_protector({"CFLAGS": "-g -Wformat"}) == ""
