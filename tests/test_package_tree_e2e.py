@@ -50,3 +50,24 @@ def test_keep_build_tools_ships_pip_and_headers(tmp_path, suite_cache):
     assert (prefix / "include" / "python3.11" / "Python.h").is_file()
     assert list(site.glob("pip-*.dist-info")) and list(site.glob("setuptools-*.dist-info"))
     assert not list(prefix.rglob("__pycache__"))
+
+
+def test_common_stdlib_extensions_are_built_into_libpython(tmp_path, suite_cache):
+    import json
+    import subprocess
+    _, prefix = _build(tmp_path)
+    probe = ("import sys, json, _json, random, hashlib, socket, math, unicodedata\n"
+             "print(json.dumps({'builtin': sorted(sys.builtin_module_names),"
+             " 'json': _json.__file__, 'sha512': hashlib.sha512(b'x').hexdigest()[:8],"
+             " 'nfc': unicodedata.normalize('NFC', 'e\\u0301')}))")
+    out = subprocess.run([prefix / "bin" / "python3.11", "-I", "-c", probe], text=True,
+                         stdout=subprocess.PIPE, check=True).stdout
+    data = json.loads(out)
+    for name in ("math", "_socket", "select", "_struct", "_pickle", "_datetime", "binascii",
+                 "_random", "_sha512", "unicodedata", "_asyncio"):
+        assert name in data["builtin"], name
+    assert "_json" not in data["builtin"] and data["json"].startswith(str(prefix / "lib"))
+    assert data["sha512"] == "a4abd444" and data["nfc"] == "\u00e9"
+    dynload = prefix / "lib" / "python3.11" / "lib-dynload"
+    assert not list(dynload.glob("math.*.so")) and not list(dynload.glob("_socket.*.so"))
+    assert list(dynload.glob("_ssl.*.so")) and list(dynload.glob("zlib.*.so"))
