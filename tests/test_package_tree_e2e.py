@@ -1,6 +1,9 @@
 """What dh_pyrpath leaves for debhelper, run by itself on a source tree with a warm cache: no
 bytecode, no build-only parts unless kept, the maintainer-script snippets and the interpreter's
 Depends in ${misc:Depends}."""
+import json
+import subprocess
+
 import pytest
 
 from conftest import REPO, copy_source, dh_pyrpath
@@ -53,8 +56,6 @@ def test_keep_build_tools_ships_pip_and_headers(tmp_path, suite_cache):
 
 
 def test_common_stdlib_extensions_are_built_into_libpython(tmp_path, suite_cache):
-    import json
-    import subprocess
     _, prefix = _build(tmp_path)
     probe = ("import sys, json, _json, random, hashlib, socket, math, unicodedata\n"
              "print(json.dumps({'builtin': sorted(sys.builtin_module_names),"
