@@ -32,7 +32,7 @@ PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
 # Where the CPython build directory is said to be in the installed sysconfig data.
 NEUTRAL_BUILD_DIR = "/usr/src/cpython"
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 6
+RECIPE_VERSION = 7
 
 # Debian packages whose headers and libraries end up in the interpreter (configure uses what
 # it finds, so optional ones count too); their versions are part of the cache key.
@@ -56,6 +56,8 @@ CONFIGURE_ARGS = ("--enable-shared", "--without-static-libpython", "--with-ensur
 OPTIMIZE_ARGS = ("--enable-optimizations", "--with-lto")
 
 FLAGS = ("CFLAGS", "CPPFLAGS", "LDFLAGS")
+# Written into the source tree; the linker reads it for libpython (see dynamic_list()).
+DYNAMIC_LIST = "pyrpath-dynamic-list"
 
 # Stdlib extension modules linked into libpython instead of lib-dynload, as Debian's python3.11
 # has them built in: importing one is then no file search and no dlopen (~0.35 ms each; a click
@@ -324,12 +326,46 @@ def setup_local(srcdir, modules):
     return "".join(line + "\n" for line in chosen)
 
 
+def public_data_names(srcdir):
+    """Names that CPython's public headers (Include/, Include/cpython/) declare PyAPI_DATA."""
+    names = set()
+    for header in sorted(Path(srcdir, "Include").glob("*.h")) + sorted(
+            Path(srcdir, "Include", "cpython").glob("*.h")):
+        text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", header.read_text(encoding="latin-1"), flags=re.S)
+        text = re.sub(r"^[ \t]*#.*(?:\\\n.*)*$", " ", text, flags=re.M)  # #define PyAPI_DATA
+        for match in re.finditer(r"\bPyAPI_DATA\((?:[^();]|\([^();]*\))*\)([^;]*);", text):
+            # `name`, `*name`, `const name[N]`, `*(*name)(args)`; `name(args)` is a function
+            # that a header declares with the wrong macro.
+            plain = re.fullmatch(r"(?:\s|\*|\bconst\b)*(\w+)\s*(?:\[[^\]]*\])?\s*",
+                                 match.group(1))
+            pointer = re.fullmatch(r"(?:\s|\*|\bconst\b)*\(\s*\*\s*(\w+)\s*\)\s*\(.*\)\s*",
+                                   match.group(1), re.S)
+            if plain or pointer:
+                names.add((plain or pointer).group(1))
+    return names
+
+
+def dynamic_list(srcdir):
+    """The linker's dynamic list for libpython: the public data symbols, and nothing else.
+
+    A listed symbol stays preemptible: a program that embeds libpython and refers to Py_None or
+    PyFloat_Type gets a copy relocation, and libpython must then use that copy through its GOT,
+    which is why full -Bsymbolic is wrong here. Every other symbol is bound inside libpython
+    at link time: its functions (what -Bsymbolic-functions does; +3% on bench/pybench.py) and
+    the data that only Include/internal declares (_PyRuntime, read for the thread state in
+    nearly every call, and _Py_tracemalloc_config, read on every allocation), so ld turns their
+    GOT loads into direct addressing: another +2.5% (docs/bench.md).
+    """
+    return "{\n" + "".join(f"  {name};\n" for name in sorted(public_data_names(srcdir))) + "};\n"
+
+
 def build(source, rec, payload, workdir, jobs, log):
     """Configure, make and install CPython into payload/tree; keep pip for later use."""
     workdir = Path(workdir)
     srcdir = _extract(source, workdir, log)
     version = _python_version(srcdir)
     (srcdir / "Modules" / "Setup.local").write_text(setup_local(srcdir, rec["builtin"]))
+    (srcdir / DYNAMIC_LIST).write_text(dynamic_list(srcdir))
     xy = ".".join(version.split(".")[:2])
     # A date derived from the source, not the clock: same source, same bytes (__DATE__ etc).
     epoch = str(int((srcdir / "Include" / "patchlevel.h").stat().st_mtime))
@@ -342,14 +378,13 @@ def build(source, rec, payload, workdir, jobs, log):
         # -fno-semantic-interposition: calls inside libpython may be inlined although it is a
         # shared library; it recovers most of what --enable-shared costs (Fedora measured 5-20%;
         # here the regex benchmark ran at 0.6x the system python without it). --enable-
-        # optimizations adds it too. -Bsymbolic-functions binds libpython's calls to its own
-        # functions at link time (no PLT): +3% here (bench/pybench.py geomean 0.785x -> 0.811x
-        # of Debian's python3.11). Not -Bsymbolic: binding data too gained 6%, but would break
-        # programs that embed this libpython and hold copy relocations of Py_None & co.
+        # optimizations adds it too. The dynamic list binds libpython's references to its own
+        # functions and internal data at link time; see dynamic_list().
         "CFLAGS_NODIST": f"-ffile-prefix-map={srcdir}={NEUTRAL_BUILD_DIR} "
                          "-fno-semantic-interposition" + _stack_protector(rec["flags"]),
         "LDFLAGS_NODIST": r"-Wl,-rpath,\$$ORIGIN/../lib -Wl,--disable-new-dtags "
-                          "-fno-semantic-interposition -Wl,-Bsymbolic-functions",
+                          "-fno-semantic-interposition "
+                          f"-Wl,--dynamic-list={srcdir / DYNAMIC_LIST}",
     })
     with log.stage("configure", f"CPython {version}"):
         log.run([srcdir / "configure", f"--prefix={PLACEHOLDER}", *rec["configure"]],

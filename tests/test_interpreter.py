@@ -117,3 +117,36 @@ def test_stack_protector_follows_debians_python_build():
         " -fstack-protector"
     # hardening=-stackprotector: nothing is added back
     assert interpreter._stack_protector({"CFLAGS": "-g -Wformat"}) == ""
+
+
+def _headers(tmp_path, files):
+    for name, text in files.items():
+        path = tmp_path / "Include" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_dynamic_list_keeps_exactly_the_public_data_preemptible(tmp_path):
+    src = _headers(tmp_path, {
+        "pyport.h": "#define PyAPI_DATA(RTYPE) extern Py_EXPORTED_SYMBOL RTYPE\n"
+                    "/* PyAPI_DATA(int) InAComment; */\n",
+        "floatobject.h": "PyAPI_DATA(PyTypeObject) PyFloat_Type;\n"
+                         "PyAPI_FUNC(double) PyFloat_AsDouble(PyObject *);\n",
+        "pyctype.h": "PyAPI_DATA(const unsigned int) _Py_ctype_table[256];\n",
+        "cpython/pythonrun.h": "PyAPI_DATA(int) (*PyOS_InputHook)(void);\n"
+                               "PyAPI_DATA(char) *(*PyOS_ReadlineFunctionPointer)(FILE *, FILE *,\n"
+                               "                                               const char *);\n",
+        "cpython/pyframe.h": "PyAPI_DATA(const PyTypeObject *) const PyUnstable_ExecutableKinds[\n"
+                             "    PyUnstable_EXECUTABLE_KINDS+1];\n",
+        # a function declared with the data macro (CPython 3.11's cpython/ceval.h does this)
+        "cpython/ceval.h": "PyAPI_DATA(int) _PyEval_SetProfile(PyThreadState *tstate, "
+                           "Py_tracefunc func, PyObject *arg);\n",
+        "internal/pycore_runtime.h": "PyAPI_DATA(_PyRuntimeState) _PyRuntime;\n",
+    })
+    assert interpreter.public_data_names(src) == {
+        "PyFloat_Type", "_Py_ctype_table", "PyOS_InputHook", "PyOS_ReadlineFunctionPointer",
+        "PyUnstable_ExecutableKinds"}
+    text = interpreter.dynamic_list(src)
+    assert text.startswith("{\n") and text.endswith("};\n")
+    assert "  PyFloat_Type;\n" in text and "_PyRuntime" not in text

@@ -72,3 +72,29 @@ def test_common_stdlib_extensions_are_built_into_libpython(tmp_path, suite_cache
     dynload = prefix / "lib" / "python3.11" / "lib-dynload"
     assert not list(dynload.glob("math.*.so")) and not list(dynload.glob("_socket.*.so"))
     assert list(dynload.glob("_ssl.*.so")) and list(dynload.glob("zlib.*.so"))
+
+
+def _relocations(path):
+    return subprocess.run(["readelf", "--wide", "--relocs", path], text=True,
+                          stdout=subprocess.PIPE, check=True).stdout
+
+
+def test_libpython_binds_internal_data_and_programs_that_embed_it_share_its_objects(
+        tmp_path, suite_cache):
+    _, prefix = _build(tmp_path, "--keep-build-tools")
+    libpython = prefix / "lib" / "libpython3.11.so.1.0"
+    relocs = _relocations(libpython)
+    # internal data is addressed directly; public data stays preemptible, through the GOT
+    assert " _PyRuntime" not in relocs and " _Py_tracemalloc_config" not in relocs
+    assert " PyFloat_Type" in relocs and " _Py_NoneStruct" in relocs
+
+    program = tmp_path / "embed"
+    subprocess.run(["gcc", REPO / "tests" / "data" / "embed.c",
+                    f"-I{prefix / 'include' / 'python3.11'}", f"-L{prefix / 'lib'}",
+                    "-lpython3.11", f"-Wl,-rpath,{prefix / 'lib'}", "-o", program], check=True)
+    # the case that full -Bsymbolic breaks: the program holds copies of libpython's objects
+    copies = _relocations(program)
+    assert "R_X86_64_COPY" in copies and "_Py_NoneStruct" in copies
+    proc = subprocess.run([program], env={"PYTHONHOME": str(prefix), "PATH": "/usr/bin:/bin"},
+                          text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.returncode == 0 and "one Py_None, one PyFloat_Type" in proc.stdout, proc.stdout
