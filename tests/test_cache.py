@@ -53,7 +53,8 @@ def test_lock_excludes_other_processes(tmp_path):
         p.start()
     for p in procs:
         p.join()
-    events = [q.get() for _ in range(4)]
+    # in time order: each process's queue feeder thread may deliver after the other's
+    events = sorted((q.get() for _ in range(4)), key=lambda event: event[1])
     assert [e[0] for e in events] == ["in", "out", "in", "out"]
 
 
