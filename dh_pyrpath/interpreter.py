@@ -357,7 +357,15 @@ def dynamic_list(srcdir):
     GOT loads into direct addressing: another +1.5% (default build) and +0.9% (--optimize)
     over -Bsymbolic-functions alone (docs/how-it-works.md).
     """
-    return "{\n" + "".join(f"  {name};\n" for name in sorted(public_data_names(srcdir))) + "};\n"
+    names = public_data_names(srcdir)
+    # An empty or partial list would bind Py_None & co inside libpython, which breaks embedders
+    # silently: a source whose headers this parser no longer reads is an error instead.
+    missing = {"_Py_NoneStruct", "PyFloat_Type", "PyExc_TypeError"} - names
+    if missing:
+        raise PyrpathError(f"{srcdir}: no PyAPI_DATA declaration of {', '.join(sorted(missing))} "
+                           "found in Include/: an unsupported CPython source layout; use a "
+                           "CPython release from 3.11 on")
+    return "{\n" + "".join(f"  {name};\n" for name in sorted(names)) + "};\n"
 
 
 def build(source, rec, payload, workdir, jobs, log):

@@ -1,7 +1,10 @@
 """Pure logic of the interpreter recipe: what goes into the cache key, flags, trimming, apt data."""
 from pathlib import Path
 
+import pytest
+
 from dh_pyrpath import interpreter
+from dh_pyrpath.errors import PyrpathError
 from dh_pyrpath.interpreter import Source
 from dh_pyrpath.log import BuildLog
 
@@ -133,6 +136,8 @@ def test_dynamic_list_keeps_exactly_the_public_data_preemptible(tmp_path):
                     "/* PyAPI_DATA(int) InAComment; */\n",
         "floatobject.h": "PyAPI_DATA(PyTypeObject) PyFloat_Type;\n"
                          "PyAPI_FUNC(double) PyFloat_AsDouble(PyObject *);\n",
+        "object.h": "PyAPI_DATA(PyObject) _Py_NoneStruct; /* Don't use this directly */\n",
+        "pyerrors.h": "PyAPI_DATA(PyObject *) PyExc_TypeError;\n",
         "pyctype.h": "PyAPI_DATA(const unsigned int) _Py_ctype_table[256];\n",
         "cpython/pythonrun.h": "PyAPI_DATA(int) (*PyOS_InputHook)(void);\n"
                                "PyAPI_DATA(char) *(*PyOS_ReadlineFunctionPointer)(FILE *, FILE *,\n"
@@ -145,8 +150,14 @@ def test_dynamic_list_keeps_exactly_the_public_data_preemptible(tmp_path):
         "internal/pycore_runtime.h": "PyAPI_DATA(_PyRuntimeState) _PyRuntime;\n",
     })
     assert interpreter.public_data_names(src) == {
-        "PyFloat_Type", "_Py_ctype_table", "PyOS_InputHook", "PyOS_ReadlineFunctionPointer",
-        "PyUnstable_ExecutableKinds"}
+        "PyFloat_Type", "_Py_NoneStruct", "PyExc_TypeError", "_Py_ctype_table", "PyOS_InputHook",
+        "PyOS_ReadlineFunctionPointer", "PyUnstable_ExecutableKinds"}
     text = interpreter.dynamic_list(src)
     assert text.startswith("{\n") and text.endswith("};\n")
     assert "  PyFloat_Type;\n" in text and "_PyRuntime" not in text
+
+
+def test_dynamic_list_refuses_headers_it_cannot_read(tmp_path):
+    src = _headers(tmp_path, {"floatobject.h": "PyAPI_DATA(PyTypeObject) PyFloat_Type;\n"})
+    with pytest.raises(PyrpathError, match="_Py_NoneStruct"):
+        interpreter.dynamic_list(src)
