@@ -22,7 +22,7 @@ from pathlib import Path
 from debian.debian_support import Version
 
 from . import cache as cachelib
-from . import relocate, shlibs
+from . import debian_patches, relocate, shlibs, verify
 from .errors import PyrpathError
 from .log import redact
 
@@ -32,7 +32,7 @@ PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
 # Where the CPython build directory is said to be in the installed sysconfig data.
 NEUTRAL_BUILD_DIR = "/usr/src/cpython"
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 7
+RECIPE_VERSION = 8
 
 # Debian packages whose headers and libraries end up in the interpreter (configure uses what
 # it finds, so optional ones count too); their versions are part of the cache key.
@@ -62,14 +62,25 @@ DYNAMIC_LIST = "pyrpath-dynamic-list"
 # Stdlib extension modules linked into libpython instead of lib-dynload, as Debian's python3.11
 # has them built in: importing one is then no file search and no dlopen (~0.35 ms each; a click
 # service's imports went from 86.6 to 79.7 ms). Only modules made of C files alone: none of
-# them adds a library to libpython but binascii (libz, which Debian requires everywhere).
+# them adds a library to libpython but binascii (libz, which Debian requires everywhere) and
+# pyexpat (libexpat, as in Debian's). pyexpat must be built in besides: Debian's fix for
+# CVE-2026-4224 uses an internal header that only a built-in module may include.
 # _json stays a shared extension: the isolation check proves with it that extensions load from
 # the prefix.
-BUILTIN_MODULES = ("_asyncio", "_bisect", "_contextvars", "_csv", "_datetime", "_heapq",
-                   "_md5", "_opcode", "_pickle", "_posixsubprocess", "_queue", "_random",
-                   "_sha1", "_sha256", "_sha3", "_sha512", "_socket", "_statistics", "_struct",
-                   "_typing", "_zoneinfo", "array", "binascii", "cmath", "fcntl", "grp", "math",
-                   "mmap", "resource", "select", "termios", "unicodedata")
+BUILTIN_MODULES = ("_asyncio", "_bisect", "_contextvars", "_csv", "_datetime", "_elementtree",
+                   "_heapq", "_md5", "_opcode", "_pickle", "_posixsubprocess", "_queue",
+                   "_random", "_sha1", "_sha256", "_sha3", "_sha512", "_socket", "_statistics",
+                   "_struct", "_typing", "_zoneinfo", "array", "binascii", "cmath", "fcntl",
+                   "grp", "math", "mmap", "pyexpat", "resource", "select", "termios",
+                   "unicodedata")
+
+
+@dataclass
+class DebianPatches:
+    """A verified .debian.tar.* whose upstream fixes go onto the source (debian_patches.py)."""
+    tarball: Path
+    sha256: str
+    label: str  # "python3.11 3.11.2-6+deb12u8"
 
 
 @dataclass
@@ -77,6 +88,7 @@ class Source:
     path: Path
     sha256: str
     label: str
+    debian: DebianPatches = None
 
 
 @dataclass
@@ -147,8 +159,8 @@ def _download(url, sha256, cache, workdir, log):
 
 
 def debian_orig(package, log, version=None):
-    """(version, orig tarball name, sha256) of the newest source of `package` known to apt, or
-    of `version` exactly.
+    """(version, orig tarball name, sha256, apt-cache showsrc output) of the newest source of
+    `package` known to apt, or of `version` exactly.
 
     The checksum comes from apt's signed index, so a cached tarball can be reused without
     downloading or trusting anything else.
@@ -172,7 +184,7 @@ def debian_orig(package, log, version=None):
     if best is None:
         raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's "
                            "index: pick another --python-source")
-    return best
+    return (*best, proc.stdout)
 
 
 def newest_orig(showsrc, wanted=None):
@@ -193,30 +205,55 @@ def newest_orig(showsrc, wanted=None):
     return (str(best[0]), best[1], best[2]) if best else None
 
 
+def debian_tarball(showsrc, version):
+    """(name, sha256) of the .debian.tar.* of `version` in `apt-cache showsrc` output, or None
+    (a native or 1.0-format source has none)."""
+    for block in showsrc.split("\n\n"):
+        found = re.search(r"^Version: (\S+)", block, re.M)
+        sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
+        if found and sums and found.group(1) == version:
+            for line in sums.group(1).splitlines():
+                parts = line.split()
+                if len(parts) == 3 and re.search(r"\.debian\.tar\.[a-z0-9]+$", parts[2]):
+                    return parts[2], parts[0]
+    return None
+
+
 def _debian_source(spec, cache, workdir, log):
     # debian:python3.13 takes the newest version apt knows; debian:python3.13=3.13.5-2 pins one
     # (a new deb-src entry, or a new upload, then cannot change the interpreter)
     package, _, pinned = spec.partition("=")
-    version, name, sha256 = debian_orig(package, log, pinned or None)
-    cached = cache.path("sources", f"{sha256}-{name}") if cache else None
-    if cached and cached.is_file() and cachelib.sha256_file(cached) == sha256:
-        return Source(cached, sha256, f"{name} (Debian {package} {version})")
+    version, name, sha256, showsrc = debian_orig(package, log, pinned or None)
+    # Debian's security fixes are upstream patches in its .debian.tar (debian_patches.py)
+    deb = debian_tarball(showsrc, version)
+    files = [(name, sha256)] + ([deb] if deb else [])
+    label = f"{package} {version}"
+    cached = {n: cache.path("sources", f"{h}-{n}") for n, h in files} if cache else {}
+
+    def source(paths):
+        return Source(paths[name], sha256, f"{name} (Debian {label})",
+                      DebianPatches(paths[deb[0]], deb[1], label) if deb else None)
+
+    if cache and all(cached[n].is_file() and cachelib.sha256_file(cached[n]) == h
+                     for n, h in files):
+        return source(cached)
     tmpdir = cache.tempdir("source-") if cache else Path(workdir) / "apt-source"
     tmpdir.mkdir(parents=True, exist_ok=True)
-    # apt checks the .orig against the signed index (Release -> Sources -> dsc).
+    # apt checks both files against the signed index (Release -> Sources -> dsc).
     log.run(["apt-get", "source", "--download-only", f"{package}={version}"],
             f"apt-get source {package}", cwd=tmpdir,
             fix="check the deb-src entry and the network (apt-get update), or use a local tarball")
-    tarball = tmpdir / name
-    if not tarball.is_file():
-        raise PyrpathError(f"apt-get source {package} did not produce {name}", log=log.path)
-    _check_sha256(tarball, sha256, name)
-    if cache:
-        with cache.lock(f"source-{sha256}"):
-            cache.publish(tarball, cached)
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        return Source(cached, sha256, f"{name} (Debian {package} {version})")
-    return Source(tarball, sha256, f"{name} (Debian {package} {version})")
+    for n, h in files:
+        if not (tmpdir / n).is_file():
+            raise PyrpathError(f"apt-get source {package} did not produce {n}", log=log.path)
+        _check_sha256(tmpdir / n, h, n)
+    if not cache:
+        return source({n: tmpdir / n for n, _ in files})
+    for n, h in files:
+        with cache.lock(f"source-{h}"):
+            cache.publish(tmpdir / n, cached[n])
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    return source(cached)
 
 
 # ---------------------------------------------------------------- recipe and cache key
@@ -264,6 +301,7 @@ def toolchain(log):
 def recipe(source, flags, keep, optimize, tools, strip=True):
     """Everything that changes the result; its hash is the cache key."""
     return {"recipe": RECIPE_VERSION, "source_sha256": source.sha256,
+            "debian_patches": source.debian.sha256 if source.debian else None,
             "configure": list(CONFIGURE_ARGS) + (list(OPTIMIZE_ARGS) if optimize else []),
             "flags": flags, "keep": sorted(keep), "toolchain": tools,
             "placeholder": PLACEHOLDER, "strip": strip, "builtin": list(BUILTIN_MODULES)}
@@ -373,11 +411,16 @@ def build(source, rec, payload, workdir, jobs, log):
     workdir = Path(workdir)
     srcdir = _extract(source, workdir, log)
     version = _python_version(srcdir)
+    # A date derived from the source, not the clock: same source, same bytes (__DATE__ etc).
+    # Taken before patching, which gives the files it changes the current time.
+    epoch = str(int((srcdir / "Include" / "patchlevel.h").stat().st_mtime))
+    patches = []
+    if source.debian:
+        with log.stage("patch", f"Debian's upstream fixes from {source.debian.label}"):
+            patches = debian_patches.apply(source.debian, srcdir, workdir, log)
     (srcdir / "Modules" / "Setup.local").write_text(setup_local(srcdir, rec["builtin"]))
     (srcdir / DYNAMIC_LIST).write_text(dynamic_list(srcdir))
     xy = ".".join(version.split(".")[:2])
-    # A date derived from the source, not the clock: same source, same bytes (__DATE__ etc).
-    epoch = str(int((srcdir / "Include" / "patchlevel.h").stat().st_mtime))
     env = build_environment(os.environ)
     env.update(rec["flags"])
     env.update({
@@ -415,9 +458,15 @@ def build(source, rec, payload, workdir, jobs, log):
             strip_elf_files(tree, log)
         relocate.rewrite_text_files(tree, {str(srcdir): NEUTRAL_BUILD_DIR})
         relocate.rewrite_pycs(tree / "bin" / f"python{xy}", tree, {}, log)
+    # CPython's make only warns about an extension module that failed to build or to import;
+    # such an entry must not be cached (every package would lack the module).
+    problems = verify.check_runtime(tree, xy, smoke=True)
+    if problems:
+        raise PyrpathError(f"CPython {version} was built, but {problems[0]}", log=log.path)
     (payload / shlibs.FILE).write_text(shlibs.interpreter_depends(tree, workdir, log, BUILD_PATH)
                                        + "\n")
     info = {"version": version, "source": source.label, "source_sha256": source.sha256,
+            "debian_patches": patches,
             "configure": rec["configure"], "flags": rec["flags"], "optimize": bool(
                 set(OPTIMIZE_ARGS) & set(rec["configure"]))}
     (payload / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))

@@ -191,7 +191,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
         "dh_pyrpath": __version__, "package": package, "prefix": settings.prefix,
         "python": interp.version, "python_source": redact(interp.info["source"]),
         "python_source_sha256": interp.info["source_sha256"], "interpreter_key": interp.key,
-        "configure": interp.info["configure"],
+        "python_patches": interp.info["debian_patches"], "configure": interp.info["configure"],
     }, indent=1, sort_keys=True) + "\n")
 
     with log.stage("relocate", f"to {settings.prefix}"):

@@ -47,6 +47,30 @@ def test_default_tree_has_no_bytecode_headers_or_pip(tmp_path, suite_cache):
     assert (debian / "twin-a.substvars").read_text() == substvars
 
 
+def test_interpreter_from_debian_carries_its_security_fixes_not_its_layout(tmp_path,
+                                                                           suite_cache):
+    """debian:python3.11 is upstream 3.11.2 plus the upstream fixes in bookworm's python3.11
+    source (debian_patches.py). CVE-2023-24329 is one: urlsplit strips leading blanks, so a
+    scheme blocklist cannot be bypassed with " https://..." (3.11.2 as released gives no
+    scheme). Debian's own changes stay out: no dist-packages, no /usr/local scheme."""
+    _, prefix = _build(tmp_path)
+    info = json.loads((prefix / "share" / "dh-pyrpath" / "build-info.json").read_text())
+    patches = info["python_patches"]
+    assert "CVE-2023-24329-strip-control-chars-urlsplit.patch" in patches, patches
+    assert len([p for p in patches if "CVE-" in p]) >= 30, patches
+    assert not {"deb-locations.diff", "sysconfig-debian-schemes.diff", "multiarch.diff"} & set(
+        patches)
+    probe = ("import sysconfig, urllib.parse\n"
+             "print(repr(urllib.parse.urlsplit(' https://example.org/').scheme))\n"
+             "print(sysconfig.get_default_scheme(), sysconfig.get_path('purelib'))\n")
+    out = subprocess.run([prefix / "bin" / "python3.11", "-I", "-c", probe], text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert out.returncode == 0, out.stdout
+    scheme, paths = out.stdout.splitlines()
+    assert scheme == "'https'"
+    assert paths == f"posix_prefix {prefix}/lib/python3.11/site-packages"
+
+
 def test_keep_build_tools_ships_pip_and_headers(tmp_path, suite_cache):
     _, prefix = _build(tmp_path, "--keep-build-tools")
     site = prefix / "lib" / "python3.11" / "site-packages"
