@@ -1,11 +1,10 @@
 """Which of Debian's python3.X patches dh_pyrpath applies, and how it fails."""
 import io
 import tarfile
-from pathlib import Path
 
 import pytest
 
-from dh_pyrpath import debian_patches, interpreter
+from dh_pyrpath import debian_patches
 from dh_pyrpath.errors import PyrpathError
 from dh_pyrpath.interpreter import DebianPatches
 from dh_pyrpath.log import BuildLog
@@ -123,32 +122,3 @@ def test_an_unreadable_tarball_is_an_error(tmp_path):
     bad.write_bytes(b"not a tarball")
     with pytest.raises(PyrpathError, match="not a readable Debian tarball"):
         debian_patches.read_patches(bad)
-
-
-SHOWSRC = """\
-Package: python3.11
-Version: 3.11.2-6+deb12u5
-Checksums-Sha256:
- aaaa 3805 python3.11_3.11.2-6+deb12u5.dsc
- 1111 26437858 python3.11_3.11.2.orig.tar.gz
- bbbb 279556 python3.11_3.11.2-6+deb12u5.debian.tar.xz
-
-Package: python3.11
-Version: 3.11.2-6+deb12u8
-Checksums-Sha256:
- 2222 26437858 python3.11_3.11.2.orig.tar.gz
- dddd 279556 python3.11_3.11.2-6+deb12u8.debian.tar.xz
-"""
-
-
-def test_the_debian_tarball_is_found_in_apt_data_and_keys_the_interpreter():
-    assert interpreter.debian_tarball(SHOWSRC, "3.11.2-6+deb12u8") == (
-        "python3.11_3.11.2-6+deb12u8.debian.tar.xz", "dddd")
-    assert interpreter.debian_tarball(SHOWSRC, "3.11.2-6+deb12u5")[1] == "bbbb"
-    assert interpreter.debian_tarball(SHOWSRC, "9") is None
-    src = interpreter.Source(Path("/x"), "ab" * 32, "x")
-    patched = interpreter.Source(Path("/x"), "ab" * 32, "x",
-                                 DebianPatches(Path("/d"), "cd" * 32, "python3.11 3.11.2-6"))
-    keys = {interpreter.cache_key(interpreter.recipe(s, {}, frozenset(), False, {}))
-            for s in (src, patched)}
-    assert len(keys) == 2

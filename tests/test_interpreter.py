@@ -5,7 +5,7 @@ import pytest
 
 from dh_pyrpath import interpreter
 from dh_pyrpath.errors import PyrpathError
-from dh_pyrpath.interpreter import Source
+from dh_pyrpath.interpreter import DebianPatches, Source
 from dh_pyrpath.log import BuildLog
 
 SHOWSRC = """\
@@ -161,3 +161,16 @@ def test_dynamic_list_refuses_headers_it_cannot_read(tmp_path):
     src = _headers(tmp_path, {"floatobject.h": "PyAPI_DATA(PyTypeObject) PyFloat_Type;\n"})
     with pytest.raises(PyrpathError, match="_Py_NoneStruct"):
         interpreter.dynamic_list(src)
+
+
+def test_the_debian_tarball_is_found_in_apt_data_and_keys_the_interpreter():
+    assert interpreter.debian_tarball(SHOWSRC, "3.11.2-6+deb12u8") == (
+        "python3.11_3.11.2-6+deb12u8.debian.tar.xz", "dddd")
+    assert interpreter.debian_tarball(SHOWSRC, "3.11.2-6+deb12u5")[1] == "bbbb"
+    assert interpreter.debian_tarball(SHOWSRC, "9") is None
+    src = Source(Path("/x"), "ab" * 32, "x")
+    patched = Source(Path("/x"), "ab" * 32, "x",
+                     DebianPatches(Path("/d"), "cd" * 32, "python3.11 3.11.2-6"))
+    keys = {interpreter.cache_key(interpreter.recipe(s, {}, frozenset(), False, {}))
+            for s in (src, patched)}
+    assert len(keys) == 2
