@@ -412,6 +412,8 @@ def test_two_services_on_two_cpython_versions_side_by_side(example_v1, service_n
     _require("mmdebstrap")
     info = build_info(service_next.deb, "/opt/hello-next")
     assert info["python"].startswith("3.13."), info
+    # trixie's security fixes too (debian_patches.py), not only bookworm's
+    assert len([p for p in info["python_patches"] if p.startswith("CVE-")]) >= 20, info
     with chroots.fresh(MINBASE, tmp_path) as target:
         target.install_debs(example_v1.deb, service_next.deb)
         services = {"hello-service": ("/opt/hello-service", "3.11"),
