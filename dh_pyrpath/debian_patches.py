@@ -4,7 +4,7 @@ Debian's python3.X source is the pristine upstream tarball plus debian/patches, 
 - Debian's own changes (dist-packages, multiarch paths, its install schemes, its build and
   test setup). They serve /usr/bin/python3 and would break a private prefix: left out.
 - Upstream fixes that Debian cherry-picked or backported for a stable release: every security
-  fix is one (47 of bookworm's 88 patches for 3.11.2, 38 of trixie's 60 for 3.13.5). Applied,
+  fix is one (47 of bookworm's 83 patches for 3.11.2, 38 of trixie's 62 for 3.13.5). Applied,
   in series order, with fuzz 0.
 
 A patch is an upstream fix when its name names a CVE or a CPython issue (CVE-2025-8194.patch,

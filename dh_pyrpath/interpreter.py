@@ -88,7 +88,7 @@ class Source:
     path: Path
     sha256: str
     label: str
-    debian: DebianPatches = None
+    debian: DebianPatches | None = None
 
 
 @dataclass
@@ -187,36 +187,31 @@ def debian_orig(package, log, version=None):
     return (*best, proc.stdout)
 
 
-def newest_orig(showsrc, wanted=None):
-    """(version, orig tarball name, sha256) of the newest version in `apt-cache showsrc` output
-    (of version `wanted` only, if given)."""
-    best = None
+def _source_files(showsrc, kind):
+    """(version, name, sha256) of every file named *.`kind`.tar.* in `apt-cache showsrc`
+    output, `kind` being "orig" or "debian"."""
     for block in showsrc.split("\n\n"):
         version = re.search(r"^Version: (\S+)", block, re.M)
         sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
-        if not version or not sums or (wanted and version.group(1) != wanted):
-            continue
-        for line in sums.group(1).splitlines():
-            parts = line.split()
-            if len(parts) == 3 and re.search(r"\.orig\.tar\.[a-z0-9]+$", parts[2]):
-                candidate = (Version(version.group(1)), parts[2], parts[0])
-                if best is None or candidate[0] > best[0]:
-                    best = candidate
-    return (str(best[0]), best[1], best[2]) if best else None
+        if version and sums:
+            for line in sums.group(1).splitlines():
+                parts = line.split()
+                if len(parts) == 3 and re.search(rf"\.{kind}\.tar\.[a-z0-9]+$", parts[2]):
+                    yield version.group(1), parts[2], parts[0]
+
+
+def newest_orig(showsrc, wanted=None):
+    """(version, orig tarball name, sha256) of the newest version in `apt-cache showsrc` output
+    (of version `wanted` only, if given)."""
+    found = [f for f in _source_files(showsrc, "orig") if not wanted or f[0] == wanted]
+    return max(found, key=lambda f: Version(f[0])) if found else None
 
 
 def debian_tarball(showsrc, version):
     """(name, sha256) of the .debian.tar.* of `version` in `apt-cache showsrc` output, or None
     (a native or 1.0-format source has none)."""
-    for block in showsrc.split("\n\n"):
-        found = re.search(r"^Version: (\S+)", block, re.M)
-        sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
-        if found and sums and found.group(1) == version:
-            for line in sums.group(1).splitlines():
-                parts = line.split()
-                if len(parts) == 3 and re.search(r"\.debian\.tar\.[a-z0-9]+$", parts[2]):
-                    return parts[2], parts[0]
-    return None
+    found = [(n, h) for v, n, h in _source_files(showsrc, "debian") if v == version]
+    return found[0] if found else None
 
 
 def _debian_source(spec, cache, workdir, log):
