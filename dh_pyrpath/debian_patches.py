@@ -48,7 +48,7 @@ def series_names(series):
 
 
 def read_patches(debian_tarball):
-    """{name: text} of debian/patches/ in a .debian.tar.*, and the series' names in order."""
+    """(the series' names in order, {name: text} of debian/patches/) of a .debian.tar.*."""
     try:
         with tarfile.open(debian_tarball) as tar:
             texts = {}
@@ -65,7 +65,8 @@ def read_patches(debian_tarball):
 
 
 def upstream_fixes(debian_tarball):
-    """[(name, text)] of the upstream fixes in the tarball's series, in order."""
+    """([(name, text)] of the upstream fixes in the tarball's series, in order; how many
+    patches the series names in all)."""
     names, texts = read_patches(debian_tarball)
     missing = [n for n in names if n not in texts]
     if missing:
