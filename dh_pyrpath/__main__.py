@@ -50,16 +50,20 @@ def make_parser():
     dh.add_argument("--mainpackage", help=argparse.SUPPRESS)
 
     own = p.add_argument_group("dh_pyrpath options (also settable in debian/<package>.pyrpath)")
-    own.add_argument("--python-source", help="CPython source: debian:python3.X (default "
-                     f"{settingslib.DEFAULT_PYTHON_SOURCE}), a tarball path, or an http(s) URL")
+    own.add_argument("--python-source", help="CPython source: debian:python3.X[=version] "
+                     "(default: the host's default python3), a tarball path, or an http(s) URL")
     own.add_argument("--python-sha256", help="sha256 the tarball must have (required for a "
                      "path or URL)")
     own.add_argument("--install-root", help="the prefix becomes INSTALL_ROOT/<package> "
                      f"(default {settingslib.DEFAULT_INSTALL_ROOT})")
     own.add_argument("--prefix", help="the full install prefix (one package only)")
-    own.add_argument("--requirements", help="pip-freeze style requirements file (default "
-                     f"{settingslib.DEFAULT_REQUIREMENTS}; without it the project's declared "
-                     "dependencies are installed)")
+    own.add_argument("--requirements", help="what to install: a requirements file, a "
+                     "pylock.toml, uv.lock or poetry.lock (default "
+                     f"{settingslib.DEFAULT_REQUIREMENTS}, else the project's own lock file; "
+                     "without any, the project's declared dependencies)")
+    own.add_argument("--require-pins", action="store_const", const=True, default=None,
+                     help="refuse requirements that are not pinned to one version (default: "
+                          "warn)")
     own.add_argument("--project-dir", help="the Python project's directory (default .)")
     own.add_argument("--index-url", help="package index URL (env DH_PYRPATH_INDEX_URL)")
     own.add_argument("--extra-index-url", action="append", default=[],
@@ -81,6 +85,20 @@ def make_parser():
                      "~/.cache/dh-pyrpath)")
     own.add_argument("--no-cache", action="store_const", const=True, default=None,
                      help="build everything in debian/.debhelper, share nothing")
+    own.add_argument("--ca-bundle", help="CA certificates pip and downloads verify TLS with "
+                     f"(env DH_PYRPATH_CA_BUNDLE; default {settingslib.SYSTEM_CA_BUNDLE})")
+    own.add_argument("--vendor-dir", help="where --vendor writes and builds read vendored "
+                     f"files (default {settingslib.DEFAULT_VENDOR_DIR})")
+    own.add_argument("--remote-cache", metavar="URL", help="shared HTTP cache of interpreters, "
+                     "sources and wheels (env DH_PYRPATH_REMOTE_CACHE)")
+    own.add_argument("--remote-cache-readonly", action="store_const", const=True, default=None,
+                     help="fetch from the remote cache, never publish to it (env "
+                          "DH_PYRPATH_REMOTE_CACHE_READONLY=1)")
+    vendor = p.add_argument_group("offline builds")
+    vendor.add_argument("--vendor", action="store_true",
+                        help="download everything the packages' builds need (CPython source, "
+                             "wheels and sdists, build requirements) into --vendor-dir, then "
+                             "exit; later builds need no network")
     cache = p.add_argument_group("cache maintenance (no debian/ needed)")
     cache.add_argument("--cache-info", action="store_true",
                        help="list what the cache holds and its size, then exit")
@@ -126,10 +144,7 @@ def parse(argv, environ=None):
 
 
 def _cli_settings(opts):
-    keys = ("python-source", "python-sha256", "install-root", "prefix", "requirements",
-            "project-dir", "index-url", "extra-index-url", "find-links", "no-index", "keep",
-            "keep-build-tools", "shebang-flags", "optimize", "cache-dir", "no-cache")
-    return {k: getattr(opts, k.replace("-", "_")) for k in keys}
+    return {k: getattr(opts, k.replace("-", "_")) for k in settingslib.KEYS}
 
 
 def _size(n):

@@ -101,8 +101,9 @@ class Lock:
 
 
 class Cache:
-    def __init__(self, root):
+    def __init__(self, root, remote=None):
         self.root = Path(root)
+        self.remote = remote  # remote.Remote or None (a shared HTTP cache)
 
     def path(self, *parts):
         return self.root.joinpath(*parts)
@@ -142,6 +143,36 @@ class Cache:
         if Path(staged).is_dir():
             os.chmod(staged, 0o755)  # mkdtemp makes 0700; the cache is shared between users
         os.rename(staged, final)
+
+    # ------------------------------------------------------------ source tarballs
+
+    def source_path(self, name, sha256):
+        return self.path("sources", f"{sha256}-{name}")
+
+    def source_file(self, name, sha256, log=None):
+        """The cached file `name` with this sha256 (checked now), or None."""
+        path = self.source_path(name, sha256)
+        if path.is_file() and sha256_file(path) == sha256:
+            return path
+        return None
+
+    def add_source_file(self, tmp, name, sha256, log=None):
+        """Publish a verified file (moved from `tmp`) as a source; return its cached path."""
+        final = self.source_path(name, sha256)
+        with self.lock(f"source-{sha256}"):
+            self.publish(tmp, final)
+        return final
+
+    # ------------------------------------------------------------ the remote cache (remote.py)
+
+    def fetch_interpreter(self, key, log):
+        """Bring interpreter entry `key` from the remote cache into place, verified; True when
+        it is there now. The caller holds the key's lock. Without a remote: False."""
+        return False
+
+    def offer_interpreter(self, key, log):
+        """Publish the local entry `key` to the remote cache (unless read-only or absent)."""
+        return None
 
     def interpreter_entries(self):
         return sorted(p for p in self.path("interpreters").glob("*") if p.is_dir())

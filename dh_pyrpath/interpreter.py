@@ -1,4 +1,4 @@
-"""Fetch, verify, configure, build, install and trim a private CPython.
+"""Configure, build, install and trim a private CPython (its source comes from sources.py).
 
 The interpreter is built once per configuration at a fixed placeholder prefix, with DT_RPATH
 $ORIGIN/../lib so the executable always loads the libpython beside it (DT_RPATH, unlike
@@ -13,18 +13,13 @@ import re
 import shutil
 import subprocess
 import tarfile
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from debian.debian_support import Version
-
 from . import cache as cachelib
-from . import debian_patches, relocate, shlibs, verify
+from . import debian_patches, relocate, shlibs, sources, verify
 from .errors import PyrpathError
-from .log import redact
 
 # Fixed-length placeholder prefix: long enough that any real prefix (<= MAX_PREFIX_LEN) can be
 # patched over it in compiled-in C strings, padded with NULs.
@@ -76,22 +71,6 @@ BUILTIN_MODULES = ("_asyncio", "_bisect", "_contextvars", "_csv", "_datetime", "
 
 
 @dataclass
-class DebianPatches:
-    """A verified .debian.tar.* whose upstream fixes go onto the source (debian_patches.py)."""
-    tarball: Path
-    sha256: str
-    label: str  # "python3.11 3.11.2-6+deb12u8"
-
-
-@dataclass
-class Source:
-    path: Path
-    sha256: str
-    label: str
-    debian: DebianPatches | None = None
-
-
-@dataclass
 class Interpreter:
     """A verified interpreter: `tree` is what goes under the prefix, `pip` an unpacked pip."""
     key: str
@@ -105,150 +84,6 @@ class Interpreter:
     @property
     def xy(self):
         return ".".join(self.version.split(".")[:2])
-
-
-# ---------------------------------------------------------------- fetch and verify
-
-def resolve_source(spec, sha256, cache, workdir, log):
-    """Turn --python-source into a verified tarball on disk."""
-    if spec.startswith("debian:"):
-        return _debian_source(spec[len("debian:"):], cache, workdir, log)
-    if not sha256:
-        raise PyrpathError(f"--python-source {spec} has no checksum: pass --python-sha256 "
-                           "(sha256sum of the tarball); unverified sources are refused")
-    sha256 = sha256.lower()
-    if re.match(r"https?://", spec):
-        return _download(spec, sha256, cache, workdir, log)
-    path = Path(spec[len("file://"):] if spec.startswith("file://") else spec)
-    if not path.is_file():
-        raise PyrpathError(f"CPython source {path} not found: give an existing tarball path, an "
-                           "http(s) URL, or debian:python3.X")
-    _check_sha256(path, sha256, spec)
-    return Source(path.resolve(), sha256, path.name)
-
-
-def _check_sha256(path, expected, label):
-    actual = cachelib.sha256_file(path)
-    if actual != expected:
-        raise PyrpathError(f"CPython source {label}: sha256 is {actual}, expected {expected}: "
-                           "the file is corrupt or not the one you meant; fix --python-sha256 "
-                           "or the source")
-
-
-def _download(url, sha256, cache, workdir, log):
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", url.rstrip("/").rsplit("/", 1)[-1]) or "python.tar"
-    cached = cache.path("sources", f"{sha256}-{name}") if cache else None
-    if cached and cached.is_file() and cachelib.sha256_file(cached) == sha256:
-        return Source(cached, sha256, name)
-    tmpdir = cache.tempdir("source-") if cache else Path(workdir)
-    tmp = tmpdir / name
-    log.write(f"downloading {url}")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
-            shutil.copyfileobj(resp, out)
-    except (urllib.error.URLError, OSError) as exc:
-        raise PyrpathError(f"cannot download CPython source {redact(url)}: {exc}: check the "
-                           "URL and the network, or use a local tarball") from None
-    _check_sha256(tmp, sha256, redact(url))
-    if cache:
-        with cache.lock(f"source-{sha256}"):
-            cache.publish(tmp, cached)
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        return Source(cached, sha256, name)
-    return Source(tmp, sha256, name)
-
-
-def debian_orig(package, log, version=None):
-    """(version, orig tarball name, sha256, apt-cache showsrc output) of the newest source of
-    `package` known to apt, or of `version` exactly.
-
-    The checksum comes from apt's signed index, so a cached tarball can be reused without
-    downloading or trusting anything else.
-    """
-    try:
-        proc = subprocess.run(["apt-cache", "showsrc", package], text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError:
-        raise PyrpathError("apt-cache not found: debian:<package> sources need apt") from None
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise PyrpathError(
-            f"apt knows no source package {package}: add a deb-src entry for your release to "
-            "/etc/apt/sources.list.d/ (Types: deb-src) and run apt-get update, or pass "
-            "--python-source=<tarball> --python-sha256=<sha256>")
-    best = newest_orig(proc.stdout, version)
-    if best is None and version:
-        known = ", ".join(sorted(set(re.findall(r"^Version: (\S+)", proc.stdout, re.M))))
-        raise PyrpathError(f"apt knows no version {version} of source package {package} (it "
-                           f"knows: {known}): fix the version in --python-source "
-                           f"debian:{package}=<version>, or check the deb-src entries")
-    if best is None:
-        raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's "
-                           "index: pick another --python-source")
-    return (*best, proc.stdout)
-
-
-def _source_files(showsrc, kind):
-    """(version, name, sha256) of every file named *.`kind`.tar.* in `apt-cache showsrc`
-    output, `kind` being "orig" or "debian"."""
-    for block in showsrc.split("\n\n"):
-        version = re.search(r"^Version: (\S+)", block, re.M)
-        sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
-        if version and sums:
-            for line in sums.group(1).splitlines():
-                parts = line.split()
-                if len(parts) == 3 and re.search(rf"\.{kind}\.tar\.[a-z0-9]+$", parts[2]):
-                    yield version.group(1), parts[2], parts[0]
-
-
-def newest_orig(showsrc, wanted=None):
-    """(version, orig tarball name, sha256) of the newest version in `apt-cache showsrc` output
-    (of version `wanted` only, if given)."""
-    found = [f for f in _source_files(showsrc, "orig") if not wanted or f[0] == wanted]
-    return max(found, key=lambda f: Version(f[0])) if found else None
-
-
-def debian_tarball(showsrc, version):
-    """(name, sha256) of the .debian.tar.* of `version` in `apt-cache showsrc` output, or None
-    (a native or 1.0-format source has none)."""
-    found = [(n, h) for v, n, h in _source_files(showsrc, "debian") if v == version]
-    return found[0] if found else None
-
-
-def _debian_source(spec, cache, workdir, log):
-    # debian:python3.13 takes the newest version apt knows; debian:python3.13=3.13.5-2 pins one
-    # (a new deb-src entry, or a new upload, then cannot change the interpreter)
-    package, _, pinned = spec.partition("=")
-    version, name, sha256, showsrc = debian_orig(package, log, pinned or None)
-    # Debian's security fixes are upstream patches in its .debian.tar (debian_patches.py)
-    deb = debian_tarball(showsrc, version)
-    files = [(name, sha256)] + ([deb] if deb else [])
-    label = f"{package} {version}"
-    cached = {n: cache.path("sources", f"{h}-{n}") for n, h in files} if cache else {}
-
-    def source(paths):
-        return Source(paths[name], sha256, f"{name} (Debian {label})",
-                      DebianPatches(paths[deb[0]], deb[1], label) if deb else None)
-
-    if cache and all(cached[n].is_file() and cachelib.sha256_file(cached[n]) == h
-                     for n, h in files):
-        return source(cached)
-    tmpdir = cache.tempdir("source-") if cache else Path(workdir) / "apt-source"
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    # apt checks both files against the signed index (Release -> Sources -> dsc).
-    log.run(["apt-get", "source", "--download-only", f"{package}={version}"],
-            f"apt-get source {package}", cwd=tmpdir,
-            fix="check the deb-src entry and the network (apt-get update), or use a local tarball")
-    for n, h in files:
-        if not (tmpdir / n).is_file():
-            raise PyrpathError(f"apt-get source {package} did not produce {n}", log=log.path)
-        _check_sha256(tmpdir / n, h, n)
-    if not cache:
-        return source({n: tmpdir / n for n, _ in files})
-    for n, h in files:
-        with cache.lock(f"source-{h}"):
-            cache.publish(tmpdir / n, cached[n])
-    shutil.rmtree(tmpdir, ignore_errors=True)
-    return source(cached)
 
 
 # ---------------------------------------------------------------- recipe and cache key
@@ -577,7 +412,7 @@ def _load(entry, key):
 def ensure(settings, build_opts, cache, workdir, log, place):
     """Get a verified interpreter for these settings, building it only on a cache miss, and
     hand it to `place` (which copies what it needs) while no one can prune or rebuild it."""
-    source = resolve_source(settings.python_source, settings.python_sha256, cache, workdir, log)
+    source = sources.resolve(settings.python_source, settings.python_sha256, cache, workdir, log)
     optimize = settings.optimize and not build_opts.noopt
     rec = recipe(source, build_flags(log, build_opts.noopt), settings.keep, optimize,
                  toolchain(log), strip=not build_opts.nostrip)
@@ -603,6 +438,9 @@ def ensure(settings, build_opts, cache, workdir, log, place):
                 log.say(f"interpreter: cache entry {key} is damaged ({problems[0]}"
                         f"{', ...' if len(problems) > 1 else ''}): rebuilding it")
                 cachelib.discard(entry)
+        if not entry.exists() and cache.fetch_interpreter(key, log):
+            log.say(f"interpreter: CPython {_load(entry, key).version} ({key}) from the remote "
+                    "cache")
         if not entry.exists():
             # Holding the key's lock, any staging directory of this key is a dead build's
             # (killed before it could clean up): a CPython build tree, 100 MB or more.
@@ -621,6 +459,7 @@ def ensure(settings, build_opts, cache, workdir, log, place):
             except BaseException:
                 cachelib.discard(staging)
                 raise
+            cache.offer_interpreter(key, log)
         cachelib.touch_last_used(entry)
         held.share()
         return place(_load(entry, key))

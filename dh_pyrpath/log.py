@@ -50,6 +50,12 @@ class BuildLog:
         if not self.quiet:
             print(f"dh_pyrpath: {self.package}: {text}", file=self.out, flush=True)
 
+    def warn(self, text):
+        """A warning on stderr (and in the log), shown even with DH_QUIET: it is about what
+        the package will contain."""
+        self.write(f"warning: {text}")
+        print(f"dh_pyrpath: warning: {self.package}: {text}", file=sys.stderr, flush=True)
+
     @contextmanager
     def stage(self, name, detail=""):
         """One line per stage: '<pkg>: <stage>: <detail> (12.3 s)'."""

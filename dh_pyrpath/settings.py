@@ -9,11 +9,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import sources
 from .errors import UsageError
 
-DEFAULT_PYTHON_SOURCE = "debian:python3.11"
 DEFAULT_INSTALL_ROOT = "/opt"
 DEFAULT_REQUIREMENTS = "debian/deb-requirements.txt"
+# `dh_pyrpath --vendor` writes here (at the top of the source tree); builds use it when present.
+DEFAULT_VENDOR_DIR = "pyrpath-vendor"
+# The CA bundle pip and downloads verify TLS with unless ca-bundle says otherwise: the host's
+# (ca-certificates), which holds a site's own CAs (a TLS proxy's) where the admin added them.
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 DEFAULT_SHEBANG_FLAGS = "-I"
 # The interpreter is built once at a placeholder prefix of this length and moved; a longer
 # prefix cannot be patched into libpython's compiled-in strings.
@@ -40,6 +45,11 @@ KEYS = {
     "optimize": "bool",
     "cache-dir": "str",
     "no-cache": "bool",
+    "ca-bundle": "str",
+    "require-pins": "bool",
+    "vendor-dir": "str",
+    "remote-cache": "str",
+    "remote-cache-readonly": "bool",
 }
 
 # Machine-level settings a CI server sets once, without touching debian/rules.
@@ -50,6 +60,9 @@ ENVIRONMENT = {
     "find-links": "DH_PYRPATH_FIND_LINKS",
     "no-index": "DH_PYRPATH_NO_INDEX",
     "no-cache": "DH_PYRPATH_NO_CACHE",
+    "ca-bundle": "DH_PYRPATH_CA_BUNDLE",
+    "remote-cache": "DH_PYRPATH_REMOTE_CACHE",
+    "remote-cache-readonly": "DH_PYRPATH_REMOTE_CACHE_READONLY",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -60,7 +73,7 @@ _PREFIX_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+$")
 @dataclass
 class Settings:
     package: str
-    python_source: str = DEFAULT_PYTHON_SOURCE
+    python_source: str = None
     python_sha256: str = None
     prefix: str = None
     requirements: str = None
@@ -76,6 +89,11 @@ class Settings:
     optimize: bool = False
     cache_dir: str = None
     no_cache: bool = False
+    ca_bundle: str = None          # None: SYSTEM_CA_BUNDLE if it exists, else pip's own
+    require_pins: bool = False     # unpinned requirements are an error, not a warning
+    vendor_dir: str = DEFAULT_VENDOR_DIR
+    remote_cache: str = None       # URL of a shared HTTP cache (remote.py)
+    remote_cache_readonly: bool = False
 
 
 def parse_bool(value, where):
@@ -131,16 +149,20 @@ def _from_environment(env):
     return values
 
 
-def resolve(package, cli, config_path=None, env=None):
-    """Merge the sources for one package. `cli` maps keys to values given on the command line."""
+def resolve(package, cli, config_path=None, env=None, default_source=None):
+    """Merge the sources for one package. `cli` maps keys to values given on the command line.
+
+    Without a python-source, the host's default python3 (`default_source`, a function; read
+    from the host by default) is used."""
     env = os.environ if env is None else env
     merged = {}
-    sources = [read_config(config_path) if config_path else {}, _from_environment(env),
-               {k: v for k, v in cli.items() if v not in (None, [], ())}]
-    for source in sources:
-        merged.update(source)
+    layers = [read_config(config_path) if config_path else {}, _from_environment(env),
+              {k: v for k, v in cli.items() if v not in (None, [], ())}]
+    for layer in layers:
+        merged.update(layer)
     s = Settings(package=package)
-    s.python_source = merged.get("python-source", DEFAULT_PYTHON_SOURCE)
+    s.python_source = merged.get("python-source") or (
+        default_source or sources.host_default_source)()
     s.python_sha256 = merged.get("python-sha256")
     if s.python_sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", s.python_sha256):
         raise UsageError(f"--python-sha256 '{s.python_sha256}' is not a sha256 hex digest: "
@@ -169,6 +191,14 @@ def resolve(package, cli, config_path=None, env=None):
     s.optimize = bool(merged.get("optimize", False))
     s.cache_dir = merged.get("cache-dir")
     s.no_cache = bool(merged.get("no-cache", False))
+    s.ca_bundle = merged.get("ca-bundle") or None
+    s.require_pins = bool(merged.get("require-pins", False))
+    s.vendor_dir = merged.get("vendor-dir", DEFAULT_VENDOR_DIR)
+    s.remote_cache = merged.get("remote-cache") or None
+    if s.remote_cache and not re.match(r"https?://[^/\s]+", s.remote_cache):
+        raise UsageError(f"remote-cache '{s.remote_cache}' is not an http(s) URL: give the "
+                         "base URL of the cache server, e.g. http://cache.example:8080/pyrpath")
+    s.remote_cache_readonly = bool(merged.get("remote-cache-readonly", False))
     return s
 
 

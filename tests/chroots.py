@@ -1,7 +1,7 @@
 """Target machines for end-to-end tests: Debian chroots made from Debian's archive.
 
 A pristine chroot is made once per recipe with mmdebstrap and kept as a tarball under
-.cache/chroots/ (its name carries the recipe's hash; rebuilt when older than a week, so security
+/var/cache/dh-pyrpath-tests/chroots/ (its name carries the recipe's hash; rebuilt when older than a week, so security
 updates arrive); each test unpacks a fresh copy. Commands run inside a private mount and PID
 namespace (`unshare`): /proc and the shared apt download cache are mounted there and vanish with
 the command, so nothing is ever left mounted under a directory the tests later delete.
@@ -21,7 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("DH_PYRPATH_TEST_CHROOTS", REPO / ".cache" / "chroots"))
+# Shared by every checkout on this machine (tests/conftest.py's TEST_STATE).
+CACHE = Path(os.environ.get("DH_PYRPATH_TEST_CHROOTS", Path(os.environ.get(
+    "DH_PYRPATH_TEST_STATE", "/var/cache/dh-pyrpath-tests")) / "chroots"))
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"

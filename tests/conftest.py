@@ -11,9 +11,12 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# One cache for the whole suite (CPython is built at most once per run); inside the checkout so a
-# fresh CI clone really exercises the cold path once.
-SUITE_CACHE = Path(os.environ.get("DH_PYRPATH_TEST_CACHE", REPO / ".cache" / "test-cache"))
+# One cache for the whole suite, outside the checkout: every run on this machine (a CI clone, a
+# developer's checkout) reuses its verified interpreter entries. Entries are keyed by everything
+# that changes their bytes, so a stale one is never used; tests that prove cold or damaged-cache
+# behaviour make caches of their own.
+TEST_STATE = Path(os.environ.get("DH_PYRPATH_TEST_STATE", "/var/cache/dh-pyrpath-tests"))
+SUITE_CACHE = Path(os.environ.get("DH_PYRPATH_TEST_CACHE", TEST_STATE / "cache"))
 # Debian's own tools must find Debian's python3, not one a developer put first on PATH.
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 

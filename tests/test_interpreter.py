@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from dh_pyrpath import interpreter
+from dh_pyrpath import interpreter, sources
 from dh_pyrpath.errors import PyrpathError
-from dh_pyrpath.interpreter import DebianPatches, Source
+from dh_pyrpath.sources import DebianPatches, Source
 from dh_pyrpath.log import BuildLog
 
 SHOWSRC = """\
@@ -26,8 +26,8 @@ Checksums-Sha256:
 
 
 def test_newest_orig_from_apt_data():
-    assert interpreter.newest_orig(SHOWSRC) == ("3.11.2-6+deb12u8", "python3.11_3.11.2.orig.tar.gz", "2222")
-    assert interpreter.newest_orig("Package: x\nVersion: 1\n") is None
+    assert sources.newest_orig(SHOWSRC) == ("3.11.2-6+deb12u8", "python3.11_3.11.2.orig.tar.gz", "2222")
+    assert sources.newest_orig("Package: x\nVersion: 1\n") is None
 
 
 def test_cache_key_covers_what_changes_the_bytes():
@@ -78,9 +78,9 @@ def test_trim_removes_what_servers_never_need_unless_kept(tmp_path):
 
 
 def test_orig_of_a_pinned_version():
-    assert interpreter.newest_orig(SHOWSRC, "3.11.2-6+deb12u5") == (
+    assert sources.newest_orig(SHOWSRC, "3.11.2-6+deb12u5") == (
         "3.11.2-6+deb12u5", "python3.11_3.11.2.orig.tar.gz", "1111")
-    assert interpreter.newest_orig(SHOWSRC, "3.11.9-1") is None
+    assert sources.newest_orig(SHOWSRC, "3.11.9-1") is None
 
 
 def _modules_dir(tmp_path, setup, bootstrap):
@@ -164,10 +164,10 @@ def test_dynamic_list_refuses_headers_it_cannot_read(tmp_path):
 
 
 def test_the_debian_tarball_is_found_in_apt_data_and_keys_the_interpreter():
-    assert interpreter.debian_tarball(SHOWSRC, "3.11.2-6+deb12u8") == (
+    assert sources.debian_tarball(SHOWSRC, "3.11.2-6+deb12u8") == (
         "python3.11_3.11.2-6+deb12u8.debian.tar.xz", "dddd")
-    assert interpreter.debian_tarball(SHOWSRC, "3.11.2-6+deb12u5")[1] == "bbbb"
-    assert interpreter.debian_tarball(SHOWSRC, "9") is None
+    assert sources.debian_tarball(SHOWSRC, "3.11.2-6+deb12u5")[1] == "bbbb"
+    assert sources.debian_tarball(SHOWSRC, "9") is None
     src = Source(Path("/x"), "ab" * 32, "x")
     patched = Source(Path("/x"), "ab" * 32, "x",
                      DebianPatches(Path("/d"), "cd" * 32, "python3.11 3.11.2-6"))
