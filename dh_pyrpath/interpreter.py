@@ -12,47 +12,43 @@ import platform
 import re
 import shutil
 import subprocess
-import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache as cachelib
-from . import debian_patches, relocate, shlibs, sources, verify
+from . import cpython, relocate, shlibs, sources, verify
 from .errors import PyrpathError
 
 # Fixed-length placeholder prefix: long enough that any real prefix (<= MAX_PREFIX_LEN) can be
 # patched over it in compiled-in C strings, padded with NULs.
 PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
-# Where the CPython build directory is said to be in the installed sysconfig data.
-NEUTRAL_BUILD_DIR = "/usr/src/cpython"
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 8
+RECIPE_VERSION = 9
 
-# Debian packages whose headers and libraries end up in the interpreter (configure uses what
-# it finds, so optional ones count too); their versions are part of the cache key.
+# The cache key names what can change the bytes of the trimmed interpreter, and nothing else, so
+# that a host with more -dev packages installed and a clean chroot share entries.
+# Libraries configure always links (dh-pyrpath depends on them):
 BUILD_LIBRARIES = ("libssl-dev", "libffi-dev", "zlib1g-dev", "libbz2-dev", "liblzma-dev",
                    "libsqlite3-dev", "libreadline-dev", "libncurses-dev", "uuid-dev",
                    "libgdbm-dev", "libgdbm-compat-dev", "libexpat1-dev", "libc6-dev",
-                   "linux-libc-dev", "libcrypt-dev", "libnsl-dev", "libtirpc-dev",
-                   "libmpdec-dev", "libb2-dev", "libdb-dev", "tk-dev", "tcl-dev")
+                   "linux-libc-dev")
+# Optional ones configure uses when it finds them (keyed whether present or not): libb2 for
+# _blake2 (pkg-config decides; no switch turns it off).
+DETECTED_LIBRARIES = ("libb2-dev",)
+# Up to 3.12 only: the crypt and nis modules (3.13 removed them).
+LEGACY_LIBRARIES = ("libcrypt-dev", "libnsl-dev", "libtirpc-dev")
+# Only with --keep tkinter; otherwise configure is told not to build _tkinter at all.
+TK_LIBRARIES = ("tk-dev", "tcl-dev")
 # Packages whose programs make the bytes: the compiler driver, the linker and strip, make.
 BUILD_TOOLS = ("gcc", "cpp", "binutils", "make", "dpkg-dev")
-# The one PATH CPython is built with (and the toolchain is named from): the caller's PATH may
-# put other compilers, a ccache or a pyenv python (configure probes python3) first.
-BUILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-# What the build takes from the caller's environment; nothing else gets in (dpkg-buildpackage
-# exports DFLAGS, which CPython would record as its dtrace flags, MAKEFLAGS with a jobserver,
-# and more).
-PASS_ENV = ("HOME", "TMPDIR")
+BUILD_PATH = cpython.BUILD_PATH
 
+# dbm: gdbm only, so that whether libdb-dev is installed changes nothing.
 CONFIGURE_ARGS = ("--enable-shared", "--without-static-libpython", "--with-ensurepip=no",
-                  "--with-system-expat")
-OPTIMIZE_ARGS = ("--enable-optimizations", "--with-lto")
+                  "--with-system-expat", "--with-dbmliborder=gdbm")
 
 FLAGS = ("CFLAGS", "CPPFLAGS", "LDFLAGS")
-# Written into the source tree; the linker reads it for libpython (see dynamic_list()).
-DYNAMIC_LIST = "pyrpath-dynamic-list"
 
 # Stdlib extension modules linked into libpython instead of lib-dynload, as Debian's python3.11
 # has them built in: importing one is then no file search and no dlopen (~0.35 ms each; a click
@@ -119,20 +115,49 @@ def _installed_versions(packages):
                   if line.startswith("ii "))
 
 
-def toolchain(log):
+def libraries(facts, keep):
+    """The -dev packages whose presence and version can change this build's bytes."""
+    names = list(BUILD_LIBRARIES) + list(DETECTED_LIBRARIES)
+    if tuple(int(p) for p in facts["version"].split(".")[:2]) < (3, 13):
+        names += LEGACY_LIBRARIES
+    if "tkinter" in keep:
+        names += TK_LIBRARIES
+    if not facts["bundled_libmpdec"]:
+        names.append("libmpdec-dev")
+    return names
+
+
+def toolchain(log, facts, keep):
     """What else changes the bytes of a build: compiler, linker, library headers, architecture."""
     gcc = subprocess.run(["gcc", "--version"], text=True, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, env={"PATH": BUILD_PATH}).stdout.splitlines()
     return {"arch": platform.machine(), "gcc": gcc[0] if gcc else "",
-            "libraries": _installed_versions(BUILD_LIBRARIES),
+            "libraries": _installed_versions(libraries(facts, keep)),
             "tools": _installed_versions(BUILD_TOOLS)}
 
 
-def recipe(source, flags, keep, optimize, tools, strip=True):
+def profile(optimize, noopt):
+    """plain (DEB_BUILD_OPTIONS=noopt), pgo (the default) or optimize (--optimize)."""
+    if noopt:
+        return "plain"
+    return "optimize" if optimize else "pgo"
+
+
+def recipe(source, facts, flags, keep, profile_name, tools, strip=True):
     """Everything that changes the result; its hash is the cache key."""
+    # the bundled mpdecimal where the source has one: the host's libmpdec-dev then changes
+    # nothing (3.13's configure would take it when present)
+    mpdec = "--without-system-libmpdec" if facts["bundled_libmpdec"] else "--with-system-libmpdec"
+    configure = list(CONFIGURE_ARGS) + [mpdec]
+    if "test" not in keep and profile_name != "optimize":
+        # _testcapi & co are trimmed anyway; CPython's own PGO test set (--optimize) uses them
+        configure.append("--disable-test-modules")
     return {"recipe": RECIPE_VERSION, "source_sha256": source.sha256,
             "debian_patches": source.debian.sha256 if source.debian else None,
-            "configure": list(CONFIGURE_ARGS) + (list(OPTIMIZE_ARGS) if optimize else []),
+            "python": facts["version"], "configure": configure,
+            "profile": profile_name,
+            "training": (cachelib.sha256_file(cpython.TRAINING) + f":{cpython.TRAINING_ROUNDS}"
+                         if profile_name == "pgo" else None),
             "flags": flags, "keep": sorted(keep), "toolchain": tools,
             "placeholder": PLACEHOLDER, "strip": strip, "builtin": list(BUILTIN_MODULES)}
 
@@ -144,180 +169,37 @@ def cache_key(rec):
 
 # ---------------------------------------------------------------- build
 
-def _python_version(srcdir):
-    text = (srcdir / "Include" / "patchlevel.h").read_text(encoding="latin-1")
-    match = re.search(r'#define\s+PY_VERSION\s+"([^"]+)"', text)
-    if not match:
-        raise PyrpathError(f"{srcdir}: no PY_VERSION in Include/patchlevel.h: not a CPython source")
-    return match.group(1)
-
-
-def _extract(source, workdir, log):
-    dest = workdir / "src"
-    dest.mkdir(parents=True)
-    try:
-        with tarfile.open(source.path) as tar:
-            top = {m.name.split("/", 1)[0] for m in tar.getmembers()}
-    except (tarfile.TarError, OSError) as exc:
-        raise PyrpathError(f"CPython source {source.label} is not a readable tarball ({exc}): "
-                           "give a CPython release tarball") from None
-    not_cpython = PyrpathError(f"{source.label} does not contain a CPython source tree (no "
-                               "top-level directory with configure): give a CPython release "
-                               "tarball")
-    if len(top) != 1:
-        raise not_cpython
-    log.run(["tar", "-xf", source.path, "-C", dest, "--no-same-owner"], "extract CPython source")
-    srcdir = dest / top.pop()
-    if not (srcdir / "configure").is_file():
-        raise not_cpython
-    return srcdir
-
-
-def setup_local(srcdir, modules):
-    """Modules/Setup.local text that builds `modules` into libpython.
-
-    Each line is the source's own (commented-out) line from Modules/Setup, so it names the right
-    files for that CPython version. A module whose line needs more than C files (include paths,
-    libraries: 3.13's hash modules), or that has no line, or is built in already, is left out and
-    stays a shared extension.
-    """
-    bootstrap = (Path(srcdir) / "Modules" / "Setup.bootstrap.in").read_text(encoding="latin-1")
-    builtin = set(re.findall(r"^(?:@\w+@)?(\w+)\s", bootstrap, re.M))
-    lines = {}
-    for match in re.finditer(r"^#(\w+)[ \t]+(.+)$",
-                             (Path(srcdir) / "Modules" / "Setup").read_text(encoding="latin-1"),
-                             re.M):
-        lines.setdefault(match.group(1), match.group(2).split())
-    chosen = [f"{name} {' '.join(lines[name])}" for name in modules
-              if name in lines and name not in builtin
-              and all(word.endswith(".c") for word in lines[name])]
-    return "".join(line + "\n" for line in chosen)
-
-
-def public_data_names(srcdir):
-    """Names that CPython's public headers (Include/, Include/cpython/) declare PyAPI_DATA."""
-    names = set()
-    for header in sorted(Path(srcdir, "Include").glob("*.h")) + sorted(
-            Path(srcdir, "Include", "cpython").glob("*.h")):
-        text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", header.read_text(encoding="latin-1"), flags=re.S)
-        text = re.sub(r"^[ \t]*#.*(?:\\\n.*)*$", " ", text, flags=re.M)  # #define PyAPI_DATA
-        for match in re.finditer(r"\bPyAPI_DATA\((?:[^();]|\([^();]*\))*\)([^;]*);", text):
-            # `name`, `*name`, `const name[N]`, `*(*name)(args)`; `name(args)` is a function
-            # that a header declares with the wrong macro.
-            plain = re.fullmatch(r"(?:\s|\*|\bconst\b)*(\w+)\s*(?:\[[^\]]*\])?\s*",
-                                 match.group(1))
-            pointer = re.fullmatch(r"(?:\s|\*|\bconst\b)*\(\s*\*\s*(\w+)\s*\)\s*\(.*\)\s*",
-                                   match.group(1), re.S)
-            if plain or pointer:
-                names.add((plain or pointer).group(1))
-    return names
-
-
-def dynamic_list(srcdir):
-    """The linker's dynamic list for libpython: the public data symbols, and nothing else.
-
-    A listed symbol stays preemptible: a program that embeds libpython and refers to Py_None or
-    PyFloat_Type gets a copy relocation, and libpython must then use that copy through its GOT,
-    which is why full -Bsymbolic is wrong here. Every other symbol is bound inside libpython
-    at link time: its functions (what -Bsymbolic-functions does; +3% on bench/pybench.py) and
-    the data that only Include/internal declares (_PyRuntime, read for the thread state in
-    nearly every call, and _Py_tracemalloc_config, read on every allocation), so ld turns their
-    GOT loads into direct addressing: another +1.5% (default build) and +0.9% (--optimize)
-    over -Bsymbolic-functions alone (docs/how-it-works.md).
-    """
-    names = public_data_names(srcdir)
-    # An empty or partial list would bind Py_None & co inside libpython, which breaks embedders
-    # silently: a source whose headers this parser no longer reads is an error instead.
-    missing = {"_Py_NoneStruct", "PyFloat_Type", "PyExc_TypeError"} - names
-    if missing:
-        raise PyrpathError(f"{srcdir}: no PyAPI_DATA declaration of {', '.join(sorted(missing))} "
-                           "found in Include/: an unsupported CPython source layout; use a "
-                           "CPython release from 3.11 on")
-    return "{\n" + "".join(f"  {name};\n" for name in sorted(names)) + "};\n"
-
-
-def build(source, rec, payload, workdir, jobs, log):
-    """Configure, make and install CPython into payload/tree; keep pip for later use."""
-    workdir = Path(workdir)
-    srcdir = _extract(source, workdir, log)
-    version = _python_version(srcdir)
-    # A date derived from the source, not the clock: same source, same bytes (__DATE__ etc).
-    # Taken before patching, which gives the files it changes the current time.
-    epoch = str(int((srcdir / "Include" / "patchlevel.h").stat().st_mtime))
-    patches = []
-    if source.debian:
-        with log.stage("patch", f"Debian's upstream fixes from {source.debian.label}"):
-            patches = debian_patches.apply(source.debian, srcdir, workdir, log)
-    (srcdir / "Modules" / "Setup.local").write_text(setup_local(srcdir, rec["builtin"]))
-    (srcdir / DYNAMIC_LIST).write_text(dynamic_list(srcdir))
-    xy = ".".join(version.split(".")[:2])
-    env = build_environment(os.environ)
-    env.update(rec["flags"])
-    env.update({
-        "SOURCE_DATE_EPOCH": epoch,
-        # Kept out of sysconfig: only CPython's own build sees these. `$$` survives make, the
-        # backslash survives the shell make runs the link through.
-        # -fno-semantic-interposition: calls inside libpython may be inlined although it is a
-        # shared library; it recovers most of what --enable-shared costs (Fedora measured 5-20%;
-        # here the regex benchmark ran at 0.6x the system python without it). --enable-
-        # optimizations adds it too. The dynamic list binds libpython's references to its own
-        # functions and internal data at link time; see dynamic_list().
-        "CFLAGS_NODIST": f"-ffile-prefix-map={srcdir}={NEUTRAL_BUILD_DIR} "
-                         "-fno-semantic-interposition" + _stack_protector(rec["flags"]),
-        "LDFLAGS_NODIST": r"-Wl,-rpath,\$$ORIGIN/../lib -Wl,--disable-new-dtags "
-                          "-fno-semantic-interposition "
-                          f"-Wl,--dynamic-list={srcdir / DYNAMIC_LIST}",
-    })
-    with log.stage("configure", f"CPython {version}"):
-        log.run([srcdir / "configure", f"--prefix={PLACEHOLDER}", *rec["configure"]],
-                "configure CPython", cwd=srcdir, env=env,
-                fix="install the build dependencies (build-essential and the -dev packages "
-                    "dh-pyrpath depends on)")
-    make_env = {k: v for k, v in env.items() if k not in rec["flags"]}
-    with log.stage("build", f"CPython {version}, make -j{jobs}"):
-        log.run(["make", f"-j{jobs}"], "build CPython", cwd=srcdir, env=make_env)
-    dest = workdir / "dest"
-    with log.stage("install", f"CPython {version} into the cache entry"):
-        log.run(["make", "install", f"DESTDIR={dest}"], "install CPython", cwd=srcdir,
-                env=make_env)
-        tree = payload / "tree"
-        os.rename(dest / PLACEHOLDER.lstrip("/"), tree)
-        _set_aside_bundled(tree, xy, payload, rec["keep"])
-        trim(tree, xy, rec["keep"])
-        if rec["strip"]:
-            strip_elf_files(tree, log)
-        relocate.rewrite_text_files(tree, {str(srcdir): NEUTRAL_BUILD_DIR})
-        relocate.rewrite_pycs(tree / "bin" / f"python{xy}", tree, {}, log)
-    # CPython's make only warns about an extension module that failed to build or to import;
-    # such an entry must not be cached (every package would lack the module).
-    problems = verify.check_runtime(tree, xy, smoke=True)
-    if problems:
-        raise PyrpathError(f"CPython {version} was built, but {problems[0]}", log=log.path)
-    (payload / shlibs.FILE).write_text(shlibs.interpreter_depends(tree, workdir, log, BUILD_PATH)
-                                       + "\n")
+def build(source, rec, key, payload, jobs, log):
+    """Compile CPython (cpython.py) in its fixed build directory, then trim and strip it there
+    and move the result into payload/tree; keep pip for later use. Returns the entry's info."""
+    with cpython.build_directory(key, log) as workdir:
+        staged, version, patches, srcdir = cpython.compile_and_install(source, rec, workdir,
+                                                                       jobs, log)
+        xy = ".".join(version.split(".")[:2])
+        with log.stage("trim", f"CPython {version}"):
+            _set_aside_bundled(staged, xy, payload, rec["keep"])
+            trim(staged, xy, rec["keep"])
+            if rec["strip"]:
+                strip_elf_files(staged, log)
+            tree = payload / "tree"
+            # the build directory is on /var/tmp, the cache elsewhere: copy, then drop
+            shutil.copytree(staged, tree, symlinks=True)
+            relocate.rewrite_text_files(tree, {str(srcdir): cpython.NEUTRAL_BUILD_DIR})
+            relocate.rewrite_pycs(tree / "bin" / f"python{xy}", tree, {}, log)
+        # CPython's make only warns about an extension module that failed to build or to
+        # import; such an entry must not be cached (every package would lack the module).
+        problems = verify.check_runtime(tree, xy, smoke=True)
+        if problems:
+            raise PyrpathError(f"CPython {version} was built, but {problems[0]}", log=log.path)
+        (payload / shlibs.FILE).write_text(
+            shlibs.interpreter_depends(tree, workdir, log, BUILD_PATH) + "\n")
     info = {"version": version, "source": source.label, "source_sha256": source.sha256,
+            "debian_package": source.package, "debian_revision": source.revision,
             "debian_patches": patches,
-            "configure": rec["configure"], "flags": rec["flags"], "optimize": bool(
-                set(OPTIMIZE_ARGS) & set(rec["configure"]))}
+            "configure": rec["configure"], "flags": rec["flags"], "profile": rec["profile"],
+            "optimize": rec["profile"] == "optimize"}
     (payload / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
     return info
-
-
-def _stack_protector(flags):
-    """The interpreter's own code gets -fstack-protector where dpkg-buildflags says -strong,
-    as Debian builds its python3.11 (debian/rules substitutes it): -strong guards every function
-    holding an array or a local whose address is taken, which in CPython is nearly all of them
-    (bench/pybench.py: +2% without it). sysconfig keeps dpkg's flag, so extension modules built
-    later are compiled with -strong; the later -fstack-protector wins for CPython's own files."""
-    return " -fstack-protector" if "-fstack-protector-strong" in flags["CFLAGS"].split() else ""
-
-
-def build_environment(environ):
-    """The environment CPython is built in: a fixed PATH and locale, and from the caller only
-    PASS_ENV. Whatever else the caller exports cannot change an entry its key does not name."""
-    env = {k: environ[k] for k in PASS_ENV if k in environ}
-    env.update({"PATH": BUILD_PATH, "LC_ALL": "C", "LANG": "C", "TZ": "UTC"})
-    return env
 
 
 def strip_elf_files(tree, log):
@@ -401,6 +283,20 @@ def trim(tree, xy, keep):
 
 # ---------------------------------------------------------------- cache front door
 
+def describe(interp):
+    """What the stage line says: 'CPython 3.11.2 (Debian python3.11 3.11.2-6+deb12u8, 47
+    upstream fixes; PGO+LTO)' -- the revision decides which security fixes a service has."""
+    info = interp.info
+    build = {"pgo": "PGO+LTO", "optimize": "--optimize PGO+LTO", "plain": "no PGO"}.get(
+        info.get("profile"), info.get("profile"))
+    if info.get("debian_revision"):
+        origin = (f"Debian {info['debian_package']} {info['debian_revision']}, "
+                  f"{len(info.get('debian_patches') or [])} upstream fixes")
+    else:
+        origin = f"{info['source']}, no Debian fixes"
+    return f"CPython {interp.version} ({origin}; {build})"
+
+
 def _load(entry, key):
     payload = entry / "payload"
     info = json.loads((payload / "info.json").read_text())
@@ -413,9 +309,10 @@ def ensure(settings, build_opts, cache, workdir, log, place):
     """Get a verified interpreter for these settings, building it only on a cache miss, and
     hand it to `place` (which copies what it needs) while no one can prune or rebuild it."""
     source = sources.resolve(settings.python_source, settings.python_sha256, cache, workdir, log)
-    optimize = settings.optimize and not build_opts.noopt
-    rec = recipe(source, build_flags(log, build_opts.noopt), settings.keep, optimize,
-                 toolchain(log), strip=not build_opts.nostrip)
+    facts = sources.facts(source, cache)
+    rec = recipe(source, facts, build_flags(log, build_opts.noopt), settings.keep,
+                 profile(settings.optimize, build_opts.noopt), toolchain(log, facts, settings.keep),
+                 strip=not build_opts.nostrip)
     key = cache_key(rec)
     jobs = build_opts.parallel or os.cpu_count() or 1
     if cache is None:
@@ -423,8 +320,7 @@ def ensure(settings, build_opts, cache, workdir, log, place):
         if payload.exists():
             shutil.rmtree(payload.parent)
         payload.mkdir(parents=True)
-        build(source, rec, payload, Path(workdir) / "cpython-build", jobs, log)
-        shutil.rmtree(Path(workdir) / "cpython-build", ignore_errors=True)
+        build(source, rec, key, payload, jobs, log)
         return place(_load(payload.parent, key))
     entry = cache.path("interpreters", key)
     with cache.lock(f"interpreter-{key}") as held:
@@ -450,8 +346,7 @@ def ensure(settings, build_opts, cache, workdir, log, place):
             staging = cache.tempdir(f"interpreter-{key}-")
             try:
                 (staging / "payload").mkdir()
-                build(source, rec, staging / "payload", staging / "build", jobs, log)
-                shutil.rmtree(staging / "build")
+                build(source, rec, key, staging / "payload", jobs, log)
                 (staging / "payload" / "recipe.json").write_text(
                     json.dumps(rec, indent=1, sort_keys=True))
                 cachelib.write_manifest(staging, staging / "payload")

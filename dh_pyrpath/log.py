@@ -23,6 +23,11 @@ def redact(text):
     return _CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
+class StageLine:
+    def __init__(self, detail):
+        self.detail = detail
+
+
 class BuildLog:
     """One log file per package; stages print a progress line with their elapsed time."""
 
@@ -58,12 +63,15 @@ class BuildLog:
 
     @contextmanager
     def stage(self, name, detail=""):
-        """One line per stage: '<pkg>: <stage>: <detail> (12.3 s)'."""
+        """One line per stage: '<pkg>: <stage>: <detail> (12.3 s)'. The block may replace the
+        detail with what it found out (`line.detail = ...`)."""
         self.write(f"=== {name}: {detail}")
+        line = StageLine(detail)
         start = time.monotonic()
-        yield
+        yield line
         elapsed = time.monotonic() - start
-        self.say(f"{name}: {detail} ({elapsed:.1f} s)" if detail else f"{name} ({elapsed:.1f} s)")
+        self.say(f"{name}: {line.detail} ({elapsed:.1f} s)" if line.detail
+                 else f"{name} ({elapsed:.1f} s)")
 
     def run(self, cmd, what, cwd=None, env=None, fix=None):
         """Run `cmd` with its output appended to the log; raise with the log's tail on failure.

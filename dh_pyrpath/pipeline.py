@@ -158,9 +158,10 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
                            "format) or drop the requirements setting")
 
     with log.stage("interpreter", f"CPython from {settings.python_source} placed at "
-                   f"{settings.prefix}"):
+                   f"{settings.prefix}") as line:
         interp = interpreter.ensure(settings, build_opts, cache, workdir, log,
                                     lambda found: _place_interpreter(found, staged, workdir))
+        line.detail = f"{interpreter.describe(interp)}, placed at {settings.prefix}"
     xy = interp.xy
     python = f"{staged}/bin/python{xy}"
 
@@ -192,6 +193,8 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
         "python": interp.version, "python_source": redact(interp.info["source"]),
         "python_source_sha256": interp.info["source_sha256"], "interpreter_key": interp.key,
         "python_patches": interp.info["debian_patches"], "configure": interp.info["configure"],
+        "python_debian_revision": interp.info.get("debian_revision"),
+        "python_profile": interp.info.get("profile"),
     }, indent=1, sort_keys=True) + "\n")
 
     with log.stage("relocate", f"to {settings.prefix}"):

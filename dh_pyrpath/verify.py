@@ -1,9 +1,10 @@
 """The isolation health check, run on the staged tree before debhelper packages it.
 
-Fails the build when the promise does not hold: the interpreter must carry DT_RPATH (not
-RUNPATH, which LD_LIBRARY_PATH overrides) to its own lib/; every ELF file's libpython must resolve
-inside the prefix, even with LD_LIBRARY_PATH pointing at the system's libraries; sys.path must
-hold prefix paths only; no file may still name the build directory or the placeholder.
+Fails the build when the promise does not hold: the interpreter carries libpython itself (linked
+statically: it maps no libpython, whatever LD_LIBRARY_PATH says); the shared libpython shipped
+for embedders carries DT_RPATH (not RUNPATH, which LD_LIBRARY_PATH overrides) to its own lib/;
+every other ELF file's libpython resolves inside the prefix; sys.path holds prefix paths only;
+modules load from the prefix; no file still names the build directory or the placeholder.
 """
 import json
 import os
@@ -38,14 +39,28 @@ def _resolve_in(path, soname, search):
 
 
 def check_elf(staged, xy):
-    """Problems with how ELF files under `staged` find libpython."""
+    """Problems with how ELF files under `staged` find libpython.
+
+    bin/python3.X is linked statically (it must need no libpython: then no search path, no
+    LD_LIBRARY_PATH, can give it another); the shared libpython beside it, for embedders, keeps
+    DT_RPATH $ORIGIN/../lib; any other ELF file that needs libpython must find the prefix's."""
     problems = []
     root = os.path.realpath(staged)
     python = os.path.join(staged, "bin", f"python{xy}")
-    _, rpath, runpath = dynamic_section(python)
-    if rpath is None or "$ORIGIN/../lib" not in rpath.split(":"):
-        problems.append(f"bin/python{xy} has no DT_RPATH $ORIGIN/../lib (RPATH={rpath}, "
-                        f"RUNPATH={runpath})")
+    needed, _, _ = dynamic_section(python)
+    linked = [n for n in needed if n.startswith("libpython")]
+    if linked:
+        problems.append(f"bin/python{xy} needs {linked[0]}: it must be linked with libpython "
+                        "statically")
+    libpython = os.path.join(staged, "lib", f"libpython{xy}.so.1.0")
+    if not os.path.isfile(libpython):
+        problems.append(f"lib/libpython{xy}.so.1.0 is missing (programs that embed Python "
+                        "need it)")
+    else:
+        _, rpath, runpath = dynamic_section(libpython)
+        if rpath is None or "$ORIGIN/../lib" not in rpath.split(":"):
+            problems.append(f"lib/libpython{xy}.so.1.0 has no DT_RPATH $ORIGIN/../lib "
+                            f"(RPATH={rpath}, RUNPATH={runpath})")
     for path in elf_files(staged):
         needed, rpath, runpath = dynamic_section(path)
         for soname in needed:
@@ -59,7 +74,8 @@ def check_elf(staged, xy):
 
 
 def check_loader(staged, xy):
-    """Ask the real dynamic loader, with LD_LIBRARY_PATH aimed at the system's libraries."""
+    """Ask the real dynamic loader, with LD_LIBRARY_PATH aimed at the system's libraries: the
+    interpreter maps no libpython, and finds every library it needs."""
     python = os.path.join(staged, "bin", f"python{xy}")
     multiarch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.strip()
@@ -71,9 +87,8 @@ def check_loader(staged, xy):
         out = subprocess.run(["ldd", python], text=True, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT).stdout
         match = re.search(r"libpython\S*\s+=>\s+(\S+)", out)
-        where = os.path.realpath(match.group(1)) if match else None
-        if where is None or not where.startswith(os.path.realpath(staged) + os.sep):
-            problems.append(f"the loader takes libpython from {where}"
+        if match:
+            problems.append(f"the loader maps libpython ({match.group(1)}) into bin/python{xy}"
                             + (f" with LD_LIBRARY_PATH={ld_path}" if ld_path else ""))
         if "not found" in out:
             missing = sorted(set(re.findall(r"(\S+) => not found", out)))
@@ -90,7 +105,10 @@ for name in sys.argv[1:]:
         mods[name] = getattr(m, "__file__", None) or "built-in"
     except Exception as exc:
         mods[name] = "error: " + repr(exc)
-print(json.dumps({"path": sys.path, "prefix": sys.prefix, "modules": mods}))
+with open("/proc/self/maps") as maps:
+    libpython = sorted({line.split()[-1] for line in maps if "libpython" in line})
+print(json.dumps({"path": sys.path, "prefix": sys.prefix, "modules": mods,
+                  "libpython": libpython}))
 """
 
 
@@ -109,6 +127,9 @@ def check_runtime(staged, xy, smoke):
     for entry in data["path"]:
         if entry and not os.path.realpath(entry).startswith(root + os.sep):
             problems.append(f"sys.path holds {entry}, outside the prefix")
+    for mapped in data["libpython"]:
+        problems.append(f"bin/python{xy} has {mapped} mapped after importing its modules: "
+                        "the executable must carry libpython itself")
     for name, where in sorted(data["modules"].items()):
         if where.startswith("error"):
             problems.append(f"import {name} fails: {where[7:]} (install its -dev package and "

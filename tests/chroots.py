@@ -32,6 +32,19 @@ MAX_AGE = 7 * 86400
 RECIPE_VERSION = 1
 NOBODY = "65534:65534"  # nobody:nogroup on Debian
 
+
+def host_suite():
+    """The host's Debian release (VERSION_CODENAME): target chroots are of the same release,
+    since packages built here depend on its library versions."""
+    with open("/etc/os-release", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("VERSION_CODENAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    raise AssertionError("/etc/os-release names no VERSION_CODENAME: not a Debian release")
+
+
+HOST_SUITE = host_suite()
+
 # What changes on every apt/dpkg run whatever the package does (piuparts ignores these too).
 VOLATILE = ("proc", "sys", "dev", "run", "tmp", "var/tmp", "var/cache/apt", "var/lib/apt",
             "var/log", "var/lib/dpkg", "var/cache/debconf", "var/cache/ldconfig",
@@ -58,7 +71,7 @@ def _run(cmd, check=True, timeout=1800, merge=True, **kw):
 class Recipe:
     """How a pristine chroot is made: the tarball's name carries the hash of all of this."""
     name: str
-    suite: str = "bookworm"
+    suite: str = HOST_SUITE
     variant: str = "minbase"
     include: tuple = ()
     components: tuple = ("main",)

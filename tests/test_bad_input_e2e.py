@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, copy_source, dh_pyrpath
+from conftest import HOST_PYTHON, HOST_XY, REPO, copy_source, dh_pyrpath
 
 TWINS = REPO / "tests" / "data" / "sources" / "twins"
 
@@ -37,7 +37,7 @@ def fails(src, *args, code=1, contains=(), env=None):
 
 
 def test_unknown_option(src):
-    fails(src, "--pyhton-source=debian:python3.11", code=2, contains=["unrecognized arguments"])
+    fails(src, f"--pyhton-source=debian:{HOST_PYTHON}", code=2, contains=["unrecognized arguments"])
 
 
 def test_bad_settings_file(src):
@@ -66,9 +66,9 @@ def test_missing_source(src, tmp_path):
 def test_source_that_is_not_a_tarball(src, tmp_path, suite_cache):
     junk = tmp_path / "Python-3.11.2.tgz"
     junk.write_bytes(b"\x00" * 512)
-    errors = fails(src, f"--python-source={junk}",
-                   "--python-sha256=" + hashlib.sha256(b"\x00" * 512).hexdigest(),
-                   contains=["does not contain a CPython source tree"])
+    fails(src, f"--python-source={junk}",
+          "--python-sha256=" + hashlib.sha256(b"\x00" * 512).hexdigest(),
+          contains=["does not contain a CPython source tree"])
 
 
 def test_missing_requirements_file(src):
@@ -77,7 +77,7 @@ def test_missing_requirements_file(src):
 
 def test_dependency_that_does_not_exist(src, suite_cache):
     (src / "debian" / "deb-requirements.txt").write_text("dh-pyrpath-no-such-package==1.0\n")
-    errors = fails(src, contains=["no distribution matches dh-pyrpath-no-such-package==1.0"])
+    fails(src, contains=["no distribution matches dh-pyrpath-no-such-package==1.0"])
 
 
 def test_unreachable_index(src, suite_cache):
@@ -113,5 +113,29 @@ def test_control_without_misc_depends(src):
 
 
 def test_pinned_debian_version_that_apt_does_not_know(src):
-    fails(src, "--python-source=debian:python3.11=0.0-1",
-          contains=["apt knows no version 0.0-1 of source package python3.11", "it knows: 3.11"])
+    fails(src, f"--python-source=debian:{HOST_PYTHON}=0.0-1",
+          contains=[f"apt knows no version 0.0-1 of source package {HOST_PYTHON}",
+                    f"it knows: {HOST_XY}"])
+
+
+def test_debian_source_this_release_does_not_have(src):
+    """apt has deb-src entries, but none of them has python3.9: the error says that this is the
+    case (not a missing deb-src entry) and lists the python3.X sources apt does know."""
+    errors = fails(src, "--python-source=debian:python3.9",
+                   contains=["have no source package python3.9", f"it knows {HOST_PYTHON}",
+                             f"use python-source = debian:{HOST_PYTHON}"])
+    assert "add a deb-src entry for a release that has python3.9" in errors[0]
+
+
+def test_no_deb_src_entries_at_all(src, tmp_path):
+    """A private apt configuration without any deb-src entry: the error says so, and how to add
+    them (or vendor), instead of sending the user to look for a missing package."""
+    (tmp_path / "apt" / "lists" / "partial").mkdir(parents=True)
+    (tmp_path / "apt" / "sources.list.d").mkdir()
+    conf = tmp_path / "apt.conf"
+    conf.write_text(f'Dir::Etc::sourcelist "/dev/null";\n'
+                    f'Dir::Etc::sourceparts "{tmp_path}/apt/sources.list.d";\n'
+                    f'Dir::State::lists "{tmp_path}/apt/lists";\n'
+                    f'Dir::Cache "{tmp_path}/apt/cache";\n')
+    fails(src, env={"APT_CONFIG": str(conf)},
+          contains=["apt has no deb-src entries", "add deb-src entries", "dh_pyrpath --vendor"])

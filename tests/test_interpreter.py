@@ -1,10 +1,7 @@
 """Pure logic of the interpreter recipe: what goes into the cache key, flags, trimming, apt data."""
 from pathlib import Path
 
-import pytest
-
-from dh_pyrpath import interpreter, sources
-from dh_pyrpath.errors import PyrpathError
+from dh_pyrpath import cpython, interpreter, sources
 from dh_pyrpath.sources import DebianPatches, Source
 from dh_pyrpath.log import BuildLog
 
@@ -30,21 +27,55 @@ def test_newest_orig_from_apt_data():
     assert sources.newest_orig("Package: x\nVersion: 1\n") is None
 
 
+FACTS = {"version": "3.11.2", "bundled_libmpdec": True}
+
+
+def rec(src=None, flags=None, keep=frozenset(), profile="pgo", tools=None, facts=FACTS):
+    return interpreter.recipe(src or Source(Path("/x"), "ab" * 32, "x"), facts,
+                              flags if flags is not None else {"CFLAGS": "-g"}, keep, profile,
+                              tools if tools is not None else
+                              {"arch": "x86_64", "gcc": "gcc 12", "libraries": ["libssl-dev=3"]})
+
+
 def test_cache_key_covers_what_changes_the_bytes():
-    src = Source(Path("/x"), "ab" * 32, "x")
-    tools = {"arch": "x86_64", "gcc": "gcc 12", "libraries": ["libssl-dev=3"]}
-    base = interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, tools)
-    key = interpreter.cache_key(base)
-    assert key == interpreter.cache_key(interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, tools))
+    key = interpreter.cache_key(rec())
+    assert key == interpreter.cache_key(rec())
     variants = [
-        interpreter.recipe(Source(Path("/x"), "cd" * 32, "x"), {"CFLAGS": "-g"}, frozenset(), False, tools),
-        interpreter.recipe(src, {"CFLAGS": "-g -O0"}, frozenset(), False, tools),
-        interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset({"test"}), False, tools),
-        interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), True, tools),
-        interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, {**tools, "libraries": ["libssl-dev=4"]}),
+        rec(src=Source(Path("/x"), "cd" * 32, "x")),
+        rec(flags={"CFLAGS": "-g -O0"}),
+        rec(keep=frozenset({"test"})),
+        rec(profile="optimize"),
+        rec(profile="plain"),
+        rec(tools={"arch": "x86_64", "gcc": "gcc 12", "libraries": ["libssl-dev=4"]}),
+        rec(facts={"version": "3.15.0", "bundled_libmpdec": False}),
     ]
-    assert len({key} | {interpreter.cache_key(v) for v in variants}) == 6
-    assert "--enable-optimizations" in variants[3]["configure"] and "--with-lto" in variants[3]["configure"]
+    assert len({key} | {interpreter.cache_key(v) for v in variants}) == 8
+    assert rec()["training"] and rec(profile="plain")["training"] is None
+    assert "--without-system-libmpdec" in rec()["configure"]
+    assert "--with-system-libmpdec" in variants[-1]["configure"]
+
+
+def test_the_key_names_only_libraries_that_can_change_the_bytes():
+    """tk-dev and tcl-dev count only when tkinter is kept (configure is told not to build it
+    otherwise); libdb-dev never (dbm is gdbm only); libmpdec-dev only where the source has no
+    mpdecimal of its own; crypt's and nis's libraries only before 3.13, which removed them."""
+    default = interpreter.libraries(FACTS, frozenset())
+    assert "libssl-dev" in default and "libb2-dev" in default
+    assert not {"tk-dev", "tcl-dev", "libdb-dev", "libmpdec-dev"} & set(default)
+    assert {"tk-dev", "tcl-dev"} <= set(interpreter.libraries(FACTS, frozenset({"tkinter"})))
+    assert "libnsl-dev" in default
+    new = interpreter.libraries({"version": "3.13.5", "bundled_libmpdec": True}, frozenset())
+    assert "libnsl-dev" not in new and "libcrypt-dev" not in new
+    assert "libmpdec-dev" in interpreter.libraries({"version": "3.15.2",
+                                                     "bundled_libmpdec": False}, frozenset())
+    assert cpython.module_switches(frozenset()) == {"py_cv_module__tkinter": "n/a"}
+    assert cpython.module_switches(frozenset({"tkinter"})) == {}
+
+
+def test_profile_follows_the_options():
+    assert interpreter.profile(optimize=False, noopt=False) == "pgo"
+    assert interpreter.profile(optimize=True, noopt=False) == "optimize"
+    assert interpreter.profile(optimize=True, noopt=True) == "plain"
 
 
 def test_build_flags_keep_hardening_drop_paths_and_opt_levels(tmp_path, monkeypatch):
@@ -83,84 +114,9 @@ def test_orig_of_a_pinned_version():
     assert sources.newest_orig(SHOWSRC, "3.11.9-1") is None
 
 
-def _modules_dir(tmp_path, setup, bootstrap):
-    modules = tmp_path / "Modules"
-    modules.mkdir()
-    (modules / "Setup").write_text(setup)
-    (modules / "Setup.bootstrap.in").write_text(bootstrap)
-    return tmp_path
-
-
-def test_setup_local_copies_the_sources_own_lines_for_plain_c_modules(tmp_path):
-    src = _modules_dir(tmp_path, """\
-# The file Setup is used by the makesetup script
-#math mathmodule.c
-#_json _json.c
-#_sha2 sha2module.c -I$(srcdir)/Modules/_hacl/include Modules/_hacl/libHacl_Hash_SHA2.a
-#zlib  zlibmodule.c -lz
-#_lsprof _lsprof.c rotatingtree.c
-#_typing _typingmodule.c
-""", "*static*\natexit atexitmodule.c\n_typing _typingmodule.c\n@MODULE_PWD_TRUE@pwd pwdmodule.c\n")
-    text = interpreter.setup_local(src, ["math", "_sha2", "zlib", "_lsprof", "_typing", "pwd",
-                                         "_nosuch"])
-    # include paths or libraries: stays shared; built in already, or unknown here: left out
-    assert text == "math mathmodule.c\n_lsprof _lsprof.c rotatingtree.c\n"
-    assert interpreter.setup_local(src, []) == ""
-
-
 def test_builtin_modules_are_part_of_the_key_and_keep_json_shared():
-    src = Source(Path("/x"), "ab" * 32, "x")
-    rec = interpreter.recipe(src, {"CFLAGS": "-g"}, frozenset(), False, {})
-    assert rec["builtin"] == list(interpreter.BUILTIN_MODULES)
-    assert "math" in rec["builtin"] and "_json" not in rec["builtin"]
-
-
-def test_stack_protector_follows_debians_python_build():
-    assert interpreter._stack_protector({"CFLAGS": "-g -fstack-protector-strong -Wformat"}) == \
-        " -fstack-protector"
-    # hardening=-stackprotector: nothing is added back
-    assert interpreter._stack_protector({"CFLAGS": "-g -Wformat"}) == ""
-
-
-def _headers(tmp_path, files):
-    for name, text in files.items():
-        path = tmp_path / "Include" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
-
-
-def test_dynamic_list_keeps_exactly_the_public_data_preemptible(tmp_path):
-    src = _headers(tmp_path, {
-        "pyport.h": "#define PyAPI_DATA(RTYPE) extern Py_EXPORTED_SYMBOL RTYPE\n"
-                    "/* PyAPI_DATA(int) InAComment; */\n",
-        "floatobject.h": "PyAPI_DATA(PyTypeObject) PyFloat_Type;\n"
-                         "PyAPI_FUNC(double) PyFloat_AsDouble(PyObject *);\n",
-        "object.h": "PyAPI_DATA(PyObject) _Py_NoneStruct; /* Don't use this directly */\n",
-        "pyerrors.h": "PyAPI_DATA(PyObject *) PyExc_TypeError;\n",
-        "pyctype.h": "PyAPI_DATA(const unsigned int) _Py_ctype_table[256];\n",
-        "cpython/pythonrun.h": "PyAPI_DATA(int) (*PyOS_InputHook)(void);\n"
-                               "PyAPI_DATA(char) *(*PyOS_ReadlineFunctionPointer)(FILE *, FILE *,\n"
-                               "                                               const char *);\n",
-        "cpython/pyframe.h": "PyAPI_DATA(const PyTypeObject *) const PyUnstable_ExecutableKinds[\n"
-                             "    PyUnstable_EXECUTABLE_KINDS+1];\n",
-        # a function declared with the data macro (CPython 3.11's cpython/ceval.h does this)
-        "cpython/ceval.h": "PyAPI_DATA(int) _PyEval_SetProfile(PyThreadState *tstate, "
-                           "Py_tracefunc func, PyObject *arg);\n",
-        "internal/pycore_runtime.h": "PyAPI_DATA(_PyRuntimeState) _PyRuntime;\n",
-    })
-    assert interpreter.public_data_names(src) == {
-        "PyFloat_Type", "_Py_NoneStruct", "PyExc_TypeError", "_Py_ctype_table", "PyOS_InputHook",
-        "PyOS_ReadlineFunctionPointer", "PyUnstable_ExecutableKinds"}
-    text = interpreter.dynamic_list(src)
-    assert text.startswith("{\n") and text.endswith("};\n")
-    assert "  PyFloat_Type;\n" in text and "_PyRuntime" not in text
-
-
-def test_dynamic_list_refuses_headers_it_cannot_read(tmp_path):
-    src = _headers(tmp_path, {"floatobject.h": "PyAPI_DATA(PyTypeObject) PyFloat_Type;\n"})
-    with pytest.raises(PyrpathError, match="_Py_NoneStruct"):
-        interpreter.dynamic_list(src)
+    assert rec()["builtin"] == list(interpreter.BUILTIN_MODULES)
+    assert "math" in rec()["builtin"] and "_json" not in rec()["builtin"]
 
 
 def test_the_debian_tarball_is_found_in_apt_data_and_keys_the_interpreter():
@@ -171,6 +127,4 @@ def test_the_debian_tarball_is_found_in_apt_data_and_keys_the_interpreter():
     src = Source(Path("/x"), "ab" * 32, "x")
     patched = Source(Path("/x"), "ab" * 32, "x",
                      DebianPatches(Path("/d"), "cd" * 32, "python3.11 3.11.2-6"))
-    keys = {interpreter.cache_key(interpreter.recipe(s, {}, frozenset(), False, {}))
-            for s in (src, patched)}
-    assert len(keys) == 2
+    assert len({interpreter.cache_key(rec(src=s)) for s in (src, patched)}) == 2

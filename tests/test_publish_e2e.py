@@ -1,5 +1,5 @@
 """Publishing for real: docs/publishing.md's publish-deb script puts two versions of a package
-built with dh_pyrpath into a signed apt repository; apt in a minimal bookworm chroot installs,
+built with dh_pyrpath into a signed apt repository; apt in a minimal chroot of the host's release installs,
 upgrades and rolls back from it (file: URL, signature checked through Signed-By).
 
 The .debs are the ones test_services_e2e.py uses (tests/service_hosts.py builds each once per
@@ -12,13 +12,13 @@ import subprocess
 import pytest
 
 import chroots
-from conftest import REPO, run
+from conftest import HOST_XY, REPO, run
 from service_hosts import PACKAGE, built, deb_arch, forbid_service_starts, need_host_tools
 
 pytestmark = pytest.mark.e2e
 
 DOC = REPO / "docs" / "publishing.md"
-SUITE = "bookworm"
+SUITE = chroots.HOST_SUITE
 REPO_IN_CHROOT = "/srv/apt"
 KEYRING_IN_CHROOT = "/usr/share/keyrings/services-archive-keyring.gpg"
 SOURCES = "/etc/apt/sources.list.d/services.sources"
@@ -115,16 +115,16 @@ def test_publish_install_upgrade_rollback(debs, signing, tmp_path):
         assert "1.0.0 500" in policy and "2.0.0 500" in policy, policy  # both offered
         target.apt_get("install", "--no-install-recommends", PACKAGE)
         assert installed_version() == "2.0.0"
-        assert target.exists("/opt/tiny-web/lib/python3.11/site-packages/"
+        assert target.exists(f"/opt/tiny-web/lib/python{HOST_XY}/site-packages/"
                              "tiny_web-2.0.0.dist-info")
 
         # rollback, with an explicit version
         target.apt_get("install", "--no-install-recommends", "--allow-downgrades",
                        f"{PACKAGE}=1.0.0")
         assert installed_version() == "1.0.0"
-        assert target.exists("/opt/tiny-web/lib/python3.11/site-packages/"
+        assert target.exists(f"/opt/tiny-web/lib/python{HOST_XY}/site-packages/"
                              "tiny_web-1.0.0.dist-info")
-        assert not target.exists("/opt/tiny-web/lib/python3.11/site-packages/"
+        assert not target.exists(f"/opt/tiny-web/lib/python{HOST_XY}/site-packages/"
                                  "tiny_web-2.0.0.dist-info")
         # the private interpreter of the rolled-back version runs
         version = target.run("/opt/tiny-web/bin/python3", "-c",

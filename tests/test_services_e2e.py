@@ -3,7 +3,7 @@ with two services, an environment file and a config file, built with dpkg-buildp
 dh_pyrpath, then:
 
 - its units pass `systemd-analyze verify` and `systemd-analyze security`;
-- installed with apt into a minimal bookworm chroot without systemd, it creates its system
+- installed with apt into a minimal chroot (the host's release) without systemd, it creates its system
   user and state directory and enables its units (deb-systemd-helper);
 - each unit's ExecStart runs there the way systemd would run it: as the unit's user, with the
   EnvironmentFile's variables, in its WorkingDirectory, with no new privileges, no
@@ -26,7 +26,7 @@ import time
 import pytest
 
 import chroots
-from conftest import run
+from conftest import HOST_XY, run
 from service_hosts import (PACKAGE, UnitCommand, built, exposure, forbid_service_starts,
                            free_port, get_json, host_pid, need_host_tools, spawn, stop,
                            verify_units)
@@ -54,7 +54,7 @@ def supervisor_deb(request, tmp_path_factory, suite_cache):
 
 @pytest.fixture(scope="module")
 def target(v1, tmp_path_factory):
-    """A minimal bookworm chroot (no systemd, no init) with tiny-web 1.0.0 installed by apt.
+    """A minimal chroot of the host's release (no systemd, no init) with tiny-web 1.0.0 installed by apt.
     The tests below run in file order on it: install, run, upgrade, purge."""
     with chroots.fresh(chroots.MINBASE, tmp_path_factory.mktemp("services")) as chroot:
         forbid_service_starts(chroot)
@@ -139,7 +139,7 @@ def test_units_run_as_systemd_would_run_them(target, tmp_path):
         uid = int(target.run("id", "-u", PACKAGE).stdout)
         assert (first["user"], first["uid"]) == (PACKAGE, uid)
         assert first["cwd"] == "/var/lib/tiny-web"
-        assert first["executable"] == "/opt/tiny-web/bin/python3.11"
+        assert first["executable"] == f"/opt/tiny-web/bin/python{HOST_XY}"
         assert first["greeting"] == "hello from 1.0.0" and first["banner"] == "100% tiny"
         assert "shipped with 1.0.0" in first["config"]
         assert first["umask"] == "0o27"

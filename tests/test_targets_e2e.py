@@ -1,6 +1,6 @@
 """The example service on real target machines, and the artifact itself.
 
-Targets are Debian bookworm chroots made with mmdebstrap from Debian's archive (tests/chroots.py):
+Targets are chroots of the host's Debian release made with mmdebstrap from Debian's archive (tests/chroots.py):
 a minimal one without any Python, a hostile one with the system's Python and other versions of
 the service's dependencies, two services with two CPython versions on one host, and a whole
 package life: install, upgrade, rollback, remove, purge. Then the artifact: reproducible bytes
@@ -28,16 +28,21 @@ import pytest
 
 import chroots
 from chroots import MINBASE, NOBODY
-from conftest import REPO, SUITE_CACHE, build_env, run
+from conftest import HOST_ABI, HOST_PYTHON, HOST_XY, REPO, SUITE_CACHE, build_env, run
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLE = REPO / "examples" / "hello-service"
 PREFIX = "/opt/hello-service"
-PY = f"{PREFIX}/bin/python3.11"
-# The host (and the hostile target) have a system libpython3.11 with the same soname.
+PY = f"{PREFIX}/bin/python{HOST_XY}"
+LIB = f"{PREFIX}/lib/python{HOST_XY}/"
+CP = "cp" + HOST_XY.replace(".", "")  # wheel tags
+# The host (and the hostile target) have a system libpython3.X with the same soname.
 HOSTILE = chroots.Recipe("hostile", include=("python3", "python3-click", "python3-zmq",
-                                               "libpython3.11"))
+                                               f"lib{HOST_PYTHON}"))
+# The other CPython minor version for the two-services test: that of the other supported
+# Debian release, through a private APT_CONFIG with its deb-src (tests/chroots.py).
+OTHER = {"python3.11": ("trixie", "python3.13")}.get(HOST_PYTHON, ("bookworm", "python3.11"))
 # Builds whose bytes are only compared as tar members (not as .deb files) use a fast compressor:
 # what is inside is the same, the xz step alone costs about 30 s a build here.
 FAST = {"DPKG_DEB_COMPRESSOR_TYPE": "zstd"}
@@ -296,14 +301,16 @@ def example_v2(tool, suite_cache, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def service_next(tool, suite_cache, tmp_path_factory):
-    """A second service, hello-next, on CPython 3.13 from Debian trixie's source package: the
-    other CPython minor version of a stable Debian release (bookworm-backports has none; sid
-    has 3.14 and 3.15). apt fetches it through a private APT_CONFIG with a deb-src entry for
-    trixie; the host's /etc/apt is left alone (docs/targets.md)."""
-    apt_config = chroots.source_apt_config("trixie")
+    """A second service, hello-next, on the CPython minor version of the other supported Debian
+    release (on bookworm: 3.13 from trixie's source package; on trixie: 3.11 from bookworm's).
+    apt fetches it through a private APT_CONFIG with that release's deb-src; the host's /etc/apt
+    is left alone (docs/targets.md). Built without PGO (DEB_BUILD_OPTIONS=noopt): what is tested
+    is two isolated interpreters side by side, not their speed."""
+    suite, package = OTHER
+    apt_config = chroots.source_apt_config(suite)
     src = make_variant(tmp_path_factory.mktemp("next"), name="hello-next",
-                       python="debian:python3.13")
-    return build(src, env={**FAST, "APT_CONFIG": str(apt_config)})
+                       python=f"debian:{package}")
+    return build(src, env={**FAST, "APT_CONFIG": str(apt_config), "DEB_BUILD_OPTIONS": "noopt"})
 
 
 def diagnose(target, command="hello-service", env=None, user=None):
@@ -350,7 +357,7 @@ def test_clean_target_without_python_installs_with_apt_and_runs(example_v1, tmp_
         assert out["compress"] and out["json"] and out["uuid"] and out["ctypes"], out
         assert out["ssl"].startswith("OpenSSL 3.0"), out["ssl"]
         outside = {n: f for n, f in out["files"].items()
-                   if f != "built-in" and not f.startswith(PREFIX + "/lib/python3.11/")}
+                   if f != "built-in" and not f.startswith(LIB)}
         assert not outside, f"modules from outside the prefix: {outside}"
         # every ELF file of the package finds every library it needs on this bare system
         ldd = target.sh(f"find {PREFIX} -type f \\( -name '*.so' -o -name '*.so.*' \\) "
@@ -358,7 +365,7 @@ def test_clean_target_without_python_installs_with_apt_and_runs(example_v1, tmp_
         missing = sorted({l.split()[0] for l in ldd.splitlines() if "not found" in l})
         assert not missing, f"libraries missing on a clean target (incomplete Depends?): {missing}"
         report = diagnose(target)
-        assert report["libpython"] == [f"{PREFIX}/lib/libpython3.11.so.1.0"]
+        assert report["libpython"] == []  # the interpreter carries libpython itself
 
 
 # ---------------------------------------------------------------- hostile target
@@ -366,9 +373,9 @@ def test_clean_target_without_python_installs_with_apt_and_runs(example_v1, tmp_
 HOSTILE_ENVS = [
     {},
     {"PYTHONPATH": "/usr/lib/python3/dist-packages"},
-    {"PYTHONPATH": "/usr/lib/python3/dist-packages:/usr/local/lib/python3.11/dist-packages",
+    {"PYTHONPATH": f"/usr/lib/python3/dist-packages:/usr/local/lib/python{HOST_XY}/dist-packages",
      "PYTHONHOME": "/usr", "LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu",
-     "PYTHONSTARTUP": "/usr/local/lib/python3.11/dist-packages/sitecustomize.py",
+     "PYTHONSTARTUP": f"/usr/local/lib/python{HOST_XY}/dist-packages/sitecustomize.py",
      "PYTHONUSERBASE": "/usr/local"},
 ]
 POISON = "import pathlib; pathlib.Path('/tmp/poisoned').write_text(__file__)\n"
@@ -380,19 +387,20 @@ def test_hostile_target_service_keeps_its_own_dependencies(example_v1, tmp_path)
         # the system's own Python and its click/pyzmq: real, and other versions than the pins
         system = target.run("python3", "-c", "import click, zmq; print(click.__version__, "
                             "zmq.__version__, click.__file__)").stdout.split()
-        assert system[0] == "8.1.3" and system[2].startswith("/usr/lib/python3/dist-packages/")
-        assert target.exists("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0")
+        assert system[0] != "8.1.7" and system[2].startswith("/usr/lib/python3/dist-packages/")
+        assert target.exists(f"/usr/lib/x86_64-linux-gnu/libpython{HOST_XY}.so.1.0")
         # a sitecustomize where a system interpreter would run it
-        (target / "usr/local/lib/python3.11/dist-packages").mkdir(parents=True, exist_ok=True)
-        (target / "usr/local/lib/python3.11/dist-packages/sitecustomize.py").write_text(POISON)
+        site = target / f"usr/local/lib/python{HOST_XY}/dist-packages"
+        site.mkdir(parents=True, exist_ok=True)
+        (site / "sitecustomize.py").write_text(POISON)
         target.install_debs(example_v1.deb)
 
         for env in HOSTILE_ENVS:
             report = diagnose(target, env=env)
-            assert report["libpython"] == [f"{PREFIX}/lib/libpython3.11.so.1.0"], env
+            assert report["libpython"] == [], env  # not the system's, not even the prefix's
             assert all(p.startswith(PREFIX + "/") for p in report["path"]), (env, report["path"])
             for mod in ("json", "_json", "click", "zmq"):
-                assert report["modules"][mod].startswith(PREFIX + "/lib/python3.11/"), (env, mod)
+                assert report["modules"][mod].startswith(LIB), (env, mod)
             versions = json.loads(target.run(
                 PY, "-I", "-c", "import click, zmq, json; print(json.dumps([click.__version__, "
                 "zmq.__version__, click.__file__, zmq.__file__]))", env=env, merge=False).stdout)
@@ -403,21 +411,22 @@ def test_hostile_target_service_keeps_its_own_dependencies(example_v1, tmp_path)
         assert not target.exists("/tmp/poisoned"), (target / "tmp/poisoned").read_text()
         # and the system's Python still has its own click: the service changed nothing
         assert target.run("python3", "-c", "import click; print(click.__version__)",
-                          env={"PYTHONPATH": None}).stdout.strip() == "8.1.3"
+                          env={"PYTHONPATH": None}).stdout.strip() == system[0]
 
 
 # ---------------------------------------------------------------- two CPythons on one host
 
 def test_two_services_on_two_cpython_versions_side_by_side(example_v1, service_next, tmp_path):
     _require("mmdebstrap")
+    other_xy = OTHER[1][len("python"):]
     info = build_info(service_next.deb, "/opt/hello-next")
-    assert info["python"].startswith("3.13."), info
-    # trixie's security fixes too (debian_patches.py), not only bookworm's
+    assert info["python"].startswith(other_xy + "."), info
+    # the other release's security fixes too (debian_patches.py)
     assert len([p for p in info["python_patches"] if p.startswith("CVE-")]) >= 20, info
     with chroots.fresh(MINBASE, tmp_path) as target:
         target.install_debs(example_v1.deb, service_next.deb)
-        services = {"hello-service": ("/opt/hello-service", "3.11"),
-                    "hello-next": ("/opt/hello-next", "3.13")}
+        services = {"hello-service": ("/opt/hello-service", HOST_XY),
+                    "hello-next": ("/opt/hello-next", other_xy)}
         for command, (prefix, xy) in services.items():
             other, other_xy = [(p, v) for p, v in services.values() if p != prefix][0]
             for env in ({}, {"LD_LIBRARY_PATH": f"{other}/lib"},
@@ -426,7 +435,7 @@ def test_two_services_on_two_cpython_versions_side_by_side(example_v1, service_n
                 report = diagnose(target, command, env=env)
                 assert report["python"].startswith(xy + "."), (command, report["python"])
                 assert report["prefix"] == prefix
-                assert report["libpython"] == [f"{prefix}/lib/libpython{xy}.so.1.0"], report
+                assert report["libpython"] == [], report
                 for mod in ("json", "_json", "click", "zmq"):
                     assert report["modules"][mod].startswith(f"{prefix}/lib/python{xy}/"), mod
             assert target.run(command, "ping").stdout.startswith("ping via libzmq")
@@ -465,13 +474,13 @@ def _owned_under_prefix(target):
 def _with_bytecode(owned):
     """`owned` and the bytecode the postinst compiles for it: the package ships none, and every
     module of the interpreter's lib/ gets its pyc beside it (all of the example's compile)."""
-    lib = f"{PREFIX}/lib/python3.11/"
+    lib = LIB
     assert not [p for p in owned if "__pycache__" in p], "the package ships bytecode"
     out = set(owned)
     for p in owned:
         if p.startswith(lib) and p.endswith(".py"):
             folder, name = p.rsplit("/", 1)
-            out |= {f"{folder}/__pycache__", f"{folder}/__pycache__/{name[:-3]}.cpython-311.pyc"}
+            out |= {f"{folder}/__pycache__", f"{folder}/__pycache__/{name[:-3]}.{HOST_ABI}.pyc"}
     return out
 
 
@@ -506,7 +515,7 @@ def lifecycle(example_v1, example_v2, tmp_path_factory):
 
         _install_and_run(target, rec, "install v1", "v1", v1)
         # a compiled pyc deleted (by an admin, a cleaner): Python writes it again, as root
-        cli_pyc = f"{PREFIX}/lib/python3.11/site-packages/hello_service/__pycache__/cli.cpython-311.pyc"
+        cli_pyc = f"{LIB}site-packages/hello_service/__pycache__/cli.{HOST_ABI}.pyc"
         (target / cli_pyc).unlink()
         target.run("hello-service", "greet")
         rec["pyc rewritten"] = target.exists(cli_pyc)
@@ -572,7 +581,7 @@ def test_lifecycle_upgrade_to_v2_replaces_v1(lifecycle):
     present, expected = lifecycle["v2 installed"], _with_bytecode(lifecycle["v2 owned"])
     assert present == expected, sorted(present ^ expected)[:10]
     assert not [p for p in present if "click-8.1.7.dist-info" in p]
-    assert f"{PREFIX}/lib/python3.11/site-packages/hello_service/extra.py" in present
+    assert f"{LIB}site-packages/hello_service/extra.py" in present
 
 
 def test_lifecycle_rollback_to_v1(lifecycle):
@@ -631,7 +640,7 @@ def test_piuparts_upgrade_from_v1_and_install_purge_v2(example_v1, example_v2, t
     base = chroots.Chroot.unpack(MINBASE, tmp_path / "base")
     log = tmp_path / "piuparts.log"
     try:
-        proc = run(["piuparts", "-d", "bookworm", "-m", chroots.MIRROR, "-e", base.root,
+        proc = run(["piuparts", "-d", MINBASE.suite, "-m", chroots.MIRROR, "-e", base.root,
                     "--tmpdir", tmp_path, "-l", log, "--bindmount", repo,
                     "--extra-repo", f"deb [trusted=yes] file://{repo} ./",
                     example_v2.deb], env=build_env(), check=False, timeout=1800)
@@ -718,7 +727,7 @@ def _wheelhouse_with_hashes(dest):
     dest.mkdir()
     wheels = SUITE_CACHE / "wheels"
     lines = []
-    for pattern in ("click-8.1.7-py3-none-any.whl", "pyzmq-26.4.0-cp311-cp311-*.whl"):
+    for pattern in ("click-8.1.7-py3-none-any.whl", f"pyzmq-26.4.0-{CP}-{CP}-*.whl"):
         found = sorted(wheels.glob(pattern))
         assert found, f"{pattern} not in the suite's wheel cache (the example build puts it there)"
         shutil.copy2(found[0], dest / found[0].name)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, apt, build_deb, copy_source, dh_pyrpath, run
+from conftest import HOST_XY, REPO, apt, build_deb, copy_source, dh_pyrpath, run
 
 pytestmark = pytest.mark.e2e
 TWINS = REPO / "tests" / "data" / "sources" / "twins"
@@ -22,10 +22,10 @@ def test_two_packages_get_separate_prefixes_and_both_work(tool_installed, suite_
         for pkg, prefix in (("twin-a", "/opt/twin-a"), ("twin-b", "/srv/stack/twin-b")):
             out = json.loads(run([f"{prefix}/bin/twins-hello"]).stdout)
             assert out["prefix"] == prefix
-            assert out["click"].startswith(prefix + "/lib/python3.11/site-packages/")
+            assert out["click"].startswith(prefix + f"/lib/python{HOST_XY}/site-packages/")
             listing = run(["dpkg", "-L", pkg]).stdout
             other = "/srv/stack/twin-b" if pkg == "twin-a" else "/opt/twin-a"
-            assert prefix + "/bin/python3.11" in listing and other not in listing
+            assert prefix + f"/bin/python{HOST_XY}" in listing and other not in listing
     finally:
         apt("purge", "twin-a", "twin-b")
     assert not Path("/opt/twin-a").exists() and not Path("/srv/stack/twin-b").exists()
