@@ -196,6 +196,8 @@ def run(opts):
         if debhelper.compat_level(control) < 14:  # 14 applies ${misc:Depends} by itself
             shlibs.check_control_uses_it(pkg.name, pkg.depends)
     build_opts = debhelper.build_options()
+    if opts.vendor:
+        return vendor_command(plans, opts)
     if opts.no_act:
         for s in plans:
             print(f"dh_pyrpath: {s.package}: would build CPython from {s.python_source} and "
@@ -224,6 +226,38 @@ def run(opts):
             raise
         finally:
             log.close()
+    return 0
+
+
+def vendor_command(plans, opts):
+    """dh_pyrpath --vendor: every package's build inputs into the vendor directory."""
+    from . import vendor  # heavy imports only when there is work to do
+    roots = sorted({s.vendor_dir for s in plans})
+    if len(roots) != 1:
+        raise UsageError(f"the packages name {len(roots) or 'no'} vendor directories "
+                         f"({', '.join(roots)}): give them one vendor-dir")
+    first = plans[0]
+    cache = None
+    if not first.no_cache:
+        location = Path(first.cache_dir) if first.cache_dir else default_location()
+        cache = open_cache(location)
+    log = BuildLog(str(LOG_ROOT / "vendor.log"), "vendor", opts.verbose, opts.quiet)
+    try:
+        fetched, removed, manifest = vendor.make(plans, log, cache)
+    except PyrpathError as exc:
+        if exc.log is None:
+            exc.log = log.path
+        raise
+    finally:
+        log.close()
+    files = manifest["files"]
+    for rel in fetched:
+        print(f"fetched  {_size(files[rel]['size'])}  {roots[0]}/{rel}")
+    for rel in removed:
+        print(f"removed  {roots[0]}/{rel}")
+    print(f"dh_pyrpath: vendored {len(files)} files, {_size(sum(f['size'] for f in files.values())).strip()}, "
+          f"into {roots[0]} ({len(fetched)} fetched now, "
+          f"{_size(sum(files[r]['size'] for r in fetched)).strip()}; {len(removed)} removed)")
     return 0
 
 

@@ -305,10 +305,12 @@ def _load(entry, key):
                        depends=(payload / shlibs.FILE).read_text().strip())
 
 
-def ensure(settings, build_opts, cache, workdir, log, place):
+def ensure(settings, build_opts, cache, workdir, log, place, vendored=None):
     """Get a verified interpreter for these settings, building it only on a cache miss, and
-    hand it to `place` (which copies what it needs) while no one can prune or rebuild it."""
-    source = sources.resolve(settings.python_source, settings.python_sha256, cache, workdir, log)
+    hand it to `place` (which copies what it needs) while no one can prune or rebuild it.
+    `vendored` (vendor.PackageVendor): the source comes from the vendor directory."""
+    source = sources.resolve(settings.python_source, settings.python_sha256, cache, workdir, log,
+                             vendored)
     facts = sources.facts(source, cache)
     rec = recipe(source, facts, build_flags(log, build_opts.noopt), settings.keep,
                  profile(settings.optimize, build_opts.noopt), toolchain(log, facts, settings.keep),

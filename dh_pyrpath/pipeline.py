@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import __version__, deps, interpreter, maintscripts, relocate, shlibs, verify
+from . import __version__, deps, interpreter, maintscripts, relocate, shlibs, vendor, verify
 from .cache import discard
 from .errors import PyrpathError
 from .log import redact
@@ -157,10 +157,15 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
         raise PyrpathError(f"requirements file {req_file} not found: create it (pip freeze "
                            "format) or drop the requirements setting")
 
+    # a vendor directory (dh_pyrpath --vendor) makes the build need no network and no cache
+    vendored = vendor.open_for(settings)
+    if vendored is not None:
+        log.say(f"vendored: building from {vendored.root} (no network needed)")
     with log.stage("interpreter", f"CPython from {settings.python_source} placed at "
                    f"{settings.prefix}") as line:
         interp = interpreter.ensure(settings, build_opts, cache, workdir, log,
-                                    lambda found: _place_interpreter(found, staged, workdir))
+                                    lambda found: _place_interpreter(found, staged, workdir),
+                                    vendored)
         line.detail = f"{interpreter.describe(interp)}, placed at {settings.prefix}"
     xy = interp.xy
     python = f"{staged}/bin/python{xy}"

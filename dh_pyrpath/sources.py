@@ -58,6 +58,10 @@ class DebianPatches:
     tarball: Path
     sha256: str
     label: str  # "python3.11 3.11.2-6+deb12u8"
+    name: str = None  # the file's own name (the cached copy's is <sha256>-<name>)
+
+    def __post_init__(self):
+        self.name = self.name or self.tarball.name
 
 
 @dataclass
@@ -69,6 +73,10 @@ class Source:
     debian: DebianPatches | None = None
     package: str | None = None  # the Debian source package, for debian: sources
     revision: str | None = None  # its Debian version
+    name: str | None = None      # the tarball's own name (the cached copy's is <sha256>-<name>)
+
+    def __post_init__(self):
+        self.name = self.name or self.path.name
 
 
 @dataclass(frozen=True)
@@ -317,7 +325,7 @@ def _download(url, sha256, cache, workdir, log):
     if cache:
         found = cache.source_file(name, sha256, log)
         if found:
-            return Source(found, sha256, name)
+            return Source(found, sha256, name, name=name)
     tmpdir = cache.tempdir("source-") if cache else Path(workdir)
     tmp = tmpdir / name
     log.write(f"downloading {redact(url)}")
@@ -331,7 +339,7 @@ def _download(url, sha256, cache, workdir, log):
     if cache:
         path = cache.add_source_file(tmp, name, sha256, log)
         shutil.rmtree(tmpdir, ignore_errors=True)
-        return Source(path, sha256, name)
+        return Source(path, sha256, name, name=name)
     return Source(tmp, sha256, name)
 
 
@@ -393,8 +401,9 @@ def fetch_revision(package, rev, cache, workdir, log):
 
     def source(paths):
         return Source(paths[rev.orig[0]], rev.orig[1], f"{rev.orig[0]} (Debian {label})",
-                      DebianPatches(paths[rev.debian[0]], rev.debian[1], label)
-                      if rev.debian else None, package=package, revision=rev.version)
+                      DebianPatches(paths[rev.debian[0]], rev.debian[1], label,
+                                    name=rev.debian[0]) if rev.debian else None,
+                      package=package, revision=rev.version, name=rev.orig[0])
 
     if cache:
         found = {n: cache.source_file(n, h, log) for n, h in files}

@@ -157,23 +157,33 @@ class Chroot:
         """The host path of a path inside the chroot."""
         return self.root / str(path).lstrip("/")
 
-    def run(self, *cmd, user=None, env=None, check=True, timeout=900, cwd="/", merge=True):
+    def run(self, *cmd, user=None, env=None, check=True, timeout=900, cwd="/", merge=True,
+            binds=(), network=True):
         """Run a command inside the chroot (as root, or as `user`, e.g. NOBODY).
 
         The environment is exactly PATH, LC_ALL, HOME and `env` (None values drop a key);
-        merge=False keeps stderr apart from stdout (for commands that print JSON)."""
+        merge=False keeps stderr apart from stdout (for commands that print JSON). `binds` are
+        (host directory, directory inside) pairs mounted for this command only; network=False
+        gives the command a network namespace of its own with nothing but a loopback device, as
+        pbuilder's and sbuild's offline builds have."""
         environ = {"PATH": SYSTEM_PATH, "LC_ALL": "C.UTF-8",
                    "HOME": "/root" if user is None else "/nonexistent",
                    "DEBIAN_FRONTEND": "noninteractive"}
         environ.update(env or {})
         environ = [f"{k}={v}" for k, v in environ.items() if v is not None]
         (self.apt_archives / "partial").mkdir(parents=True, exist_ok=True)
+        mounts = ""
+        for host, inside in binds:
+            (self / inside).mkdir(parents=True, exist_ok=True)
+            mounts += f'mount --bind {shlex.quote(str(host))} "$r"{shlex.quote(str(inside))}; '
+        up = "ip link set lo up 2>/dev/null || true; " if not network else ""
         inner = ("set -e; r=$1; a=$2; u=$3; d=$4; shift 4; "
                  'mount -t proc proc "$r/proc"; '
-                 'mount --bind "$a" "$r/var/cache/apt/archives"; '
+                 'mount --bind "$a" "$r/var/cache/apt/archives"; ' + mounts + up +
                  'if [ -n "$u" ]; then exec chroot --userspec="$u" "$r" /usr/bin/env -C "$d" -i "$@"; '
                  'else exec chroot "$r" /usr/bin/env -C "$d" -i "$@"; fi')
         argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
+                *([] if network else ["--net"]),
                 "/bin/sh", "-c", inner, "sh", self.root, self.apt_archives, user or "", cwd,
                 *environ, *[str(c) for c in cmd]]
         return _run(argv, check=check, timeout=timeout, env=_env(), merge=merge)

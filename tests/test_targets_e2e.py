@@ -46,6 +46,11 @@ OTHER = {"python3.11": ("trixie", "python3.13")}.get(HOST_PYTHON, ("bookworm", "
 # Builds whose bytes are only compared as tar members (not as .deb files) use a fast compressor:
 # what is inside is the same, the xz step alone costs about 30 s a build here.
 FAST = {"DPKG_DEB_COMPRESSOR_TYPE": "zstd"}
+# The cache-mechanics tests (a cold cache, a killed build) compile CPython from scratch each run:
+# they use the cheap recipe (DEB_BUILD_OPTIONS=noopt: no PGO, -O0), since what they prove is the
+# cache's behaviour. The default (PGO+LTO) build's reproducibility is proven by the offline
+# chroot pair (test_offline_e2e.py) and, for two cold PGO builds, by the extended tier.
+NOOPT = {"DEB_BUILD_OPTIONS": "noopt"}
 SECRET = "s3cret"
 CREDENTIAL_URL = f"https://user:{SECRET}@127.0.0.1:9/simple"  # loopback: nobody listens
 
@@ -790,14 +795,21 @@ def test_same_source_elsewhere_and_later_gives_identical_debs(example_v1, tmp_pa
     assert_same_builds(example_v1, second, tmp_path, "a second build")
 
 
+@pytest.fixture(scope="session")
+def noopt_reference(tool, suite_cache, tmp_path_factory):
+    """The example built with the suite's cache and the cheap recipe (NOOPT): the reference
+    the cold builds below are compared with."""
+    return build(make_variant(tmp_path_factory.mktemp("noopt")), env={**FAST, **NOOPT})
+
+
 @pytest.fixture(scope="module")
-def cold_build(example_v1, tmp_path_factory):
+def cold_build(noopt_reference, tmp_path_factory):
     """A build with an empty cache (CPython compiled again, every wheel fetched again), whose
     first attempt is killed (SIGKILL to the whole process group) while CPython is configured."""
     tmp = tmp_path_factory.mktemp("cold")
     cache = tmp / "cache"
     src = make_variant(tmp / "place")
-    env = {**FAST, "DH_PYRPATH_CACHE_DIR": str(cache)}
+    env = {**FAST, **NOOPT, "DH_PYRPATH_CACHE_DIR": str(cache)}
     log = src / "debian/.debhelper/dh_pyrpath/hello-service/build.log"
     started = []
 
@@ -833,11 +845,11 @@ def test_restart_after_kill_leaves_no_debris_in_the_cache(cold_build):
     assert k["tmp after restart"] == [], f"left in <cache>/tmp: {k['tmp after restart']}"
 
 
-def _manifest_differences(example_v1, cold_build, parts):
+def _manifest_differences(reference, cold_build, parts):
     """Paths whose (kind, mode, size, sha256) differ between the suite's cached interpreter and
     the one the cold build made for the same key, among the payload's `parts`."""
     b, cache, _ = cold_build
-    key_warm = build_info(example_v1.deb)["interpreter_key"]
+    key_warm = build_info(reference.deb)["interpreter_key"]
     key_cold = build_info(b.deb)["interpreter_key"]
     assert key_cold == key_warm, "same recipe, other cache key"
     warm = json.loads((SUITE_CACHE / "interpreters" / key_warm / "manifest.json").read_text())
@@ -852,21 +864,21 @@ def _sysconfig_dflags(entry):
     return re.search(r"'DFLAGS': '([^']*)'", data.read_text()).group(1)
 
 
-def test_cold_cache_build_is_identical_to_warm_cache_build(example_v1, cold_build, tmp_path):
+def test_cold_cache_build_is_identical_to_warm_cache_build(noopt_reference, cold_build, tmp_path):
     b, cache, _ = cold_build
     key = build_info(b.deb)["interpreter_key"]
-    differ = _manifest_differences(example_v1, cold_build,
+    differ = _manifest_differences(noopt_reference, cold_build,
                                    ("tree", "bundled", "info.json", "recipe.json"))
     assert not differ, f"the cached interpreter and a fresh build of it differ: {differ[:20]}"
     # dpkg-buildpackage exports DFLAGS=-frelease, which CPython would record as its dtrace
     # flags: whichever entry was built first, nothing the key does not name gets in
     for entry in (cache / "interpreters" / key, SUITE_CACHE / "interpreters" / key):
         assert _sysconfig_dflags(entry) == "", entry
-    assert_same_builds(example_v1, b, tmp_path, "a cold-cache build", contents_only=True)
+    assert_same_builds(noopt_reference, b, tmp_path, "a cold-cache build", contents_only=True)
 
 
-def test_whole_cache_entry_is_reproducible(example_v1, cold_build):
-    differ = _manifest_differences(example_v1, cold_build, ("pip",))
+def test_whole_cache_entry_is_reproducible(noopt_reference, cold_build):
+    differ = _manifest_differences(noopt_reference, cold_build, ("pip",))
     assert not differ, f"{len(differ)} files of payload/pip differ, e.g. {differ[:3]}"
 
 

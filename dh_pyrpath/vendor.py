@@ -1,0 +1,208 @@
+"""Vendored build inputs: `dh_pyrpath --vendor`, and what builds take from it.
+
+Debian Policy 4.9: a build must not use the network; pbuilder, cowbuilder and sbuild build with
+none, and without a user cache. `dh_pyrpath --vendor`, run in the source tree where there is
+network, puts everything the builds of every package of debian/control need into the source
+tree; from then on the build needs no network, no apt and no cache, and uses the vendored files
+automatically. dh-cargo and dh-golang work the same way with their vendor directories.
+
+Layout of the vendor directory (the `vendor-dir` setting, default pyrpath-vendor/ at the top of
+the source tree; shared by all packages):
+
+  MANIFEST.json   every file with its sha256 and size; per package the CPython source it
+                  resolved and the digests of the inputs it was made from (python-source, the
+                  lock or requirements file, the project's build configuration)
+  cpython/        the CPython tarball, and Debian's .debian.tar for debian: sources
+  python/         wheels and sdists: the locked distributions for the target, the project's
+                  build requirements and those of every sdist (pip --no-index --find-links)
+
+A build checks the manifest first: a file missing or with another sha256, or an input changed
+since `--vendor` (the lock was updated), stops it with one line that names the file and
+`dh_pyrpath --vendor` as the fix. Running `--vendor` again keeps what is still right, fetches
+what is missing and removes what is no longer needed.
+"""
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cache as cachelib
+from . import debhelper, deps, sources
+from .errors import PyrpathError
+
+FORMAT = 1
+MANIFEST = "MANIFEST.json"
+
+
+class StaleVendor(PyrpathError):
+    """The vendor directory does not match what the build needs."""
+
+
+def _fix(vendor_dir):
+    return f"run `dh_pyrpath --vendor` (with network) to update {vendor_dir}"
+
+
+@dataclass
+class VendorSet:
+    """A verified vendor directory."""
+    root: Path
+    manifest: dict
+
+    @classmethod
+    def open(cls, root):
+        """The vendor directory at `root` (verified, file by file), or None when there is none."""
+        root = Path(root)
+        if not root.exists():
+            return None
+        try:
+            manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StaleVendor(f"{root}/{MANIFEST} is missing or unreadable ({exc}): "
+                              f"{_fix(root)}") from None
+        if manifest.get("format") != FORMAT:
+            raise StaleVendor(f"{root}/{MANIFEST} has format {manifest.get('format')}, this "
+                              f"dh_pyrpath reads {FORMAT}: {_fix(root)}")
+        for rel, want in sorted(manifest.get("files", {}).items()):
+            path = root / rel
+            if not path.is_file():
+                raise StaleVendor(f"vendored file {root}/{rel} is missing: {_fix(root)}")
+            got = cachelib.sha256_file(path)
+            if got != want["sha256"]:
+                raise StaleVendor(f"vendored file {root}/{rel} has sha256 {got}, the manifest "
+                                  f"says {want['sha256']}: it is corrupt or was changed; "
+                                  f"{_fix(root)}")
+        return cls(root, manifest)
+
+    def for_package(self, settings, project_dir):
+        """The vendored inputs of one package, checked against its current settings and
+        inputs; raise StaleVendor when they no longer match."""
+        entry = self.manifest.get("packages", {}).get(settings.package)
+        if entry is None:
+            raise StaleVendor(f"{self.root} has nothing vendored for package "
+                              f"{settings.package}: {_fix(self.root)}")
+        if entry.get("python-source") != settings.python_source:
+            raise StaleVendor(f"{self.root} was made for python-source = "
+                              f"{entry.get('python-source')}, the build asks for "
+                              f"{settings.python_source}: {_fix(self.root)}")
+        current = deps.vendor_inputs(settings, project_dir)
+        for rel in sorted(set(current) | set(entry.get("inputs", {}))):
+            if current.get(rel) != entry.get("inputs", {}).get(rel):
+                raise StaleVendor(f"{rel} changed since {self.root} was made: {_fix(self.root)}")
+        return PackageVendor(self.root, entry)
+
+
+@dataclass
+class PackageVendor:
+    root: Path
+    entry: dict
+
+    @property
+    def python_dir(self):
+        return self.root / "python"
+
+    def cpython(self, spec, sha256):
+        """The vendored CPython source for `spec` (checked with the manifest already)."""
+        c = self.entry["cpython"]
+        tarball = self.root / c["tarball"]
+        debian = None
+        if c.get("debian"):
+            debian = sources.DebianPatches(self.root / c["debian"], c["debian_sha256"],
+                                           f"{c['package']} {c['revision']}")
+        label = tarball.name + (f" (Debian {c['package']} {c['revision']}, vendored)"
+                                if c.get("package") else " (vendored)")
+        return sources.Source(tarball, c["sha256"], label, debian, package=c.get("package"),
+                              revision=c.get("revision"))
+
+
+def open_for(settings):
+    """The package's vendored inputs when the source tree has a vendor directory, else None."""
+    found = VendorSet.open(settings.vendor_dir)
+    return found.for_package(settings, Path(settings.project_dir)) if found else None
+
+
+# ---------------------------------------------------------------- dh_pyrpath --vendor
+
+def make(plans, log, cache=None):
+    """Fill the vendor directory for every package in `plans` (Settings sharing one vendor_dir).
+    Returns (the files fetched now, the files removed), as paths inside the directory."""
+    root = Path(plans[0].vendor_dir)
+    old = {}
+    if (root / MANIFEST).is_file():
+        try:
+            old = json.loads((root / MANIFEST).read_text(encoding="utf-8")).get("files", {})
+        except ValueError:
+            old = {}
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # built beside the old one, then swapped in: an interrupted --vendor leaves the old set
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    try:
+        (staging / "cpython").mkdir()
+        (staging / "python").mkdir()
+        # what the previous run vendored and is still right is copied, not fetched again
+        for rel, want in old.items():
+            _reuse(root, rel, want["sha256"], staging / rel)
+        manifest = {"format": FORMAT, "files": {}, "packages": {}}
+        for settings in plans:
+            manifest["packages"][settings.package] = _vendor_package(settings, staging, cache,
+                                                                     log)
+        wanted = set()
+        for entry in manifest["packages"].values():
+            wanted |= {entry["cpython"]["tarball"], *entry["python"]}
+            if entry["cpython"].get("debian"):
+                wanted.add(entry["cpython"]["debian"])
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            rel = path.relative_to(staging).as_posix()
+            if rel not in wanted:
+                path.unlink()  # no package needs it any more
+                continue
+            manifest["files"][rel] = {"sha256": cachelib.sha256_file(path),
+                                      "size": path.stat().st_size}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
+                                        encoding="utf-8")
+        _replace(root, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    fetched = sorted(rel for rel, f in manifest["files"].items()
+                     if old.get(rel, {}).get("sha256") != f["sha256"])
+    return fetched, sorted(set(old) - set(manifest["files"])), manifest
+
+
+def _reuse(root, rel, sha256, dest):
+    """Take `rel` from the existing vendor directory when it is still the right file."""
+    path = root / rel
+    if path.is_file() and cachelib.sha256_file(path) == sha256:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+
+
+def _vendor_package(settings, staging, cache, log):
+    """Vendor one package's CPython source and Python distributions; its manifest entry."""
+    with tempfile.TemporaryDirectory(prefix="dh-pyrpath-vendor-") as work:
+        source = sources.resolve(settings.python_source, settings.python_sha256, cache,
+                                 Path(work), log)
+        c = {"tarball": f"cpython/{source.name}", "sha256": source.sha256}
+        shutil.copy2(source.path, staging / c["tarball"])
+        if source.debian:
+            c.update(debian=f"cpython/{source.debian.name}", debian_sha256=source.debian.sha256,
+                     package=source.package, revision=source.revision)
+            shutil.copy2(source.debian.tarball, staging / c["debian"])
+        facts = sources.facts(source, cache)
+    result = deps.vendor(settings, Path(settings.project_dir), facts["version"],
+                         debhelper.host_arch(), staging / "python", log)
+    return {"python-source": settings.python_source, "cpython": c,
+            "inputs": result["inputs"], "python": sorted(f"python/{n}" for n in result["files"])}
+
+
+def _replace(root, staging):
+    """Put the new vendor directory in place of the old one with renames only."""
+    old = None
+    if root.exists():
+        old = root.with_name(f".{root.name}.old-{os.getpid()}")
+        os.rename(root, old)
+    os.rename(staging, root)
+    os.chmod(root, 0o755)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
