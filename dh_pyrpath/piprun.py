@@ -194,7 +194,8 @@ def _tls_message(what, host, detail, settings):
 def classify(text, what, fix, settings, vendored=None):
     """One line for a pip failure: what happened, from pip's output, and what fixes it."""
     host = _HOST.search(text)
-    host = f"{host.group(1)}:{host.group(2)}" if host else "the package index"
+    host = f"the package index at {host.group(1)}:{host.group(2)}" if host else \
+        "the package index"
     if _TLS.search(text):
         return _tls_message(what, host, "CERTIFICATE_VERIFY_FAILED", settings)
     if _PROXY.search(text):
@@ -212,7 +213,7 @@ def classify(text, what, fix, settings, vendored=None):
                 "in index-url (https://user:token@host/...; DH_PYRPATH_INDEX_URL keeps them out "
                 "of debian/) or ~/.netrc")
     if _UNREACHABLE.search(text):
-        return (f"{what}: the package index {host} is unreachable: check the network and "
+        return (f"{what}: {host} is unreachable: check the network and "
                 "index-url, or build offline: `dh_pyrpath --vendor` where there is network")
     mismatch = _MISMATCH.search(text)
     if mismatch or "THESE PACKAGES DO NOT MATCH THE HASHES" in text:
@@ -306,8 +307,8 @@ def probe_index(url, name, settings, timeout=PROBE_TIMEOUT, missing_ok=False):
     port = parts.port or (443 if parts.scheme == "https" else 80)
     where = f"host='{parts.hostname}', port={port}"
     if isinstance(reason, ssl.SSLCertVerificationError):
-        return _tls_message(f"reach {what}", f"{parts.hostname}:{port}", reason.verify_message,
-                            settings)
+        return _tls_message(f"reach {what}", f"{parts.hostname}:{port}",
+                            reason.verify_message, settings)
     if isinstance(reason, socket.gaierror):
         return classify(f"Name or service not known {where}", f"reach {what}", "", settings)
     if "Tunnel connection failed" in str(reason) or "407" in str(reason):
