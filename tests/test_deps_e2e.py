@@ -183,8 +183,9 @@ def test_index_tls_failure_names_the_ca_bundle_and_the_setting_fixes_it(
 
 
 OFFLINE_INSTALL = r"""
-import json, sys
+import json, socket, sys
 from pathlib import Path
+assert [name for _, name in socket.if_nameindex()] == ["lo"], "this must run with no network"
 sys.path.insert(0, sys.argv[1])
 from dh_pyrpath import deps, piprun
 from dh_pyrpath.log import BuildLog
@@ -236,6 +237,7 @@ def test_vendored_files_install_with_no_network(tmp_path, suite_cache):
     # the lock's files for the target, the project's build requirement, docopt's (an sdist)
     assert "docopt-0.6.2.tar.gz" in files and any(f.startswith("six-1.17.0-") for f in files)
     assert any(f.startswith("setuptools-") for f in files)
+    assert any(f.startswith("wheel-") for f in files)  # docopt's (setup.py) build requirement
     assert not any(f.startswith(("six-1.16.0", "attrs-23.2.0", "colorama", "iniconfig"))
                    for f in files)
     assert set(result["inputs"]) == {"uv.lock", "pyproject.toml"}
