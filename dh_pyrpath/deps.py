@@ -243,7 +243,7 @@ def preflight(settings, plan, cache, vendored, log, pip_source=None):
     log.write(f"preflight: {why}: probing {redact(url)}")
     problem = piprun.probe_index(url, first, settings, missing_ok=True)
     if problem:
-        raise PyrpathError(f"{problem} (checked before building CPython, because {why})")
+        raise PyrpathError(f"{problem} (preflight check: {why})")
 
 
 # ---------------------------------------------------------------- the wheel cache
@@ -331,10 +331,11 @@ with open(out, "w") as fh:
 """
 
 
-def backend_requirements(pip, srcdir, find_links, online):
+def backend_requirements(pip, srcdir, find_links, online, what=None, fix=None):
     """The build requirements the backend of `srcdir` asks for (get_requires_for_build_wheel)
     beyond its static ones, asked in an isolated environment that holds exactly the static
-    ones (from `find_links`, and the index if `online`), as pypa/build does."""
+    ones (from `find_links`, and the index if `online`), as pypa/build does. `what` and `fix`
+    name the step in errors."""
     requires, backend, backend_path = build_system(srcdir)
     name = Path(srcdir).name
     env = pip.workdir / f"build-env-{name}"
@@ -345,27 +346,28 @@ def backend_requirements(pip, srcdir, find_links, online):
     where = [a for d in find_links for a in ("--find-links", str(d))]
     if requires:
         pip.run(["install", *([] if online else ["--no-index"]), *where, "--target", str(env),
-                 *requires], f"install the build requirements of {name}",
-                "check its [build-system] requires")
+                 *requires], what or f"install the build requirements of {name}",
+                fix or "check its [build-system] requires")
     else:
         env.mkdir()
     hook_env = {k: v for k, v in pip.env.items() if k != "PYTHONPATH"}
     pip.log.run([pip.python, "-I", "-S", "-c", _HOOK, out, env, backend, *backend_path],
-                f"ask the build backend of {name} for its build requirements", cwd=srcdir,
-                env=hook_env, fix=f"its build backend ({backend}) failed: run `python -m build` "
-                "in it to see why")
+                what or f"ask the build backend of {name} for its build requirements",
+                cwd=srcdir, env=hook_env, fix=fix or f"its build backend ({backend}) failed: "
+                "run `python -m build` in it to see why")
     dynamic = json.loads(out.read_text())
     shutil.rmtree(env, ignore_errors=True)
     return [r for r in dynamic if r not in requires]
 
 
-def fill_build_requirements(pip, srcdir, what):
+def fill_build_requirements(pip, srcdir, what, fix=None):
     """Put every build requirement of `srcdir` (static and dynamic) into the wheel cache."""
-    fix = f"the build requirements of {Path(srcdir).name} cannot be had: see the log"
+    fix = fix or f"the build requirements of {Path(srcdir).name} cannot be had: see the log"
     requires, _, _ = build_system(srcdir)
     if requires:
         fill_wheelhouse(pip, requires, what, fix)
-    dynamic = backend_requirements(pip, srcdir, [pip.wheelhouse], online=False)
+    dynamic = backend_requirements(pip, srcdir, [pip.wheelhouse], online=False, what=what,
+                                   fix=fix)
     if dynamic:
         pip.log.write(f"{Path(srcdir).name}: the build backend also needs {', '.join(dynamic)}")
         fill_wheelhouse(pip, dynamic, what, fix)
@@ -611,7 +613,7 @@ def build_project(pip, project_dir):
         pip.run(args, "build the project", fix)
     elif not pip.try_run([*args[:1], *_offline(pip), *args[1:]],
                          "build the project (build requirements from the wheel cache)"):
-        fill_build_requirements(pip, src, "fetch the project's build requirements")
+        fill_build_requirements(pip, src, "build the project", fix)
         shutil.rmtree(dist)
         dist.mkdir()
         pip.run([*args[:1], *_offline(pip), *args[1:]], "build the project", fix)

@@ -193,8 +193,8 @@ def _tls_message(what, host, detail, settings):
 
 def classify(text, what, fix, settings, vendored=None):
     """One line for a pip failure: what happened, from pip's output, and what fixes it."""
-    host = _HOST.search(text)
-    host = f"the package index at {host.group(1)}:{host.group(2)}" if host else \
+    where = _HOST.search(text)
+    host = f"the package index at {where.group(1)}:{where.group(2)}" if where else \
         "the package index"
     if _TLS.search(text):
         return _tls_message(what, host, "CERTIFICATE_VERIFY_FAILED", settings)
@@ -213,7 +213,8 @@ def classify(text, what, fix, settings, vendored=None):
                 "in index-url (https://user:token@host/...; DH_PYRPATH_INDEX_URL keeps them out "
                 "of debian/) or ~/.netrc")
     if _UNREACHABLE.search(text):
-        return (f"{what}: {host} is unreachable: check the network and "
+        at = f" at {where.group(1)}:{where.group(2)}" if where else ""
+        return (f"{what}: the package index is unreachable{at}: check the network and "
                 "index-url, or build offline: `dh_pyrpath --vendor` where there is network")
     mismatch = _MISMATCH.search(text)
     if mismatch or "THESE PACKAGES DO NOT MATCH THE HASHES" in text:
@@ -313,5 +314,5 @@ def probe_index(url, name, settings, timeout=PROBE_TIMEOUT, missing_ok=False):
         return classify(f"Name or service not known {where}", f"reach {what}", "", settings)
     if "Tunnel connection failed" in str(reason) or "407" in str(reason):
         return classify(f"ProxyError {where}", f"reach {what}", "", settings)
-    return (f"reach {what}: unreachable ({reason}): check the network and index-url, or build "
-            "offline: `dh_pyrpath --vendor` where there is network")
+    return (f"the package index is unreachable at {redact(url)} ({reason}): check the network "
+            "and index-url, or build offline: `dh_pyrpath --vendor` where there is network")
