@@ -178,8 +178,9 @@ _UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connect
                           r"refused|Network is unreachable|No route to host|ConnectTimeoutError|"
                           r"Read timed out|Connection reset by peer|RemoteDisconnected")
 _HOST = re.compile(r"host='([^']+)', port=(\d+)")
-_MISMATCH = re.compile(r"^\s+(\S+) from (\S+?):?\s*\n\s+Expected sha256 (\w+)\s*\n\s+Got\s+(\w+)",
-                       re.M)
+# "    click==8.1.7 from https://.../click-8.1.7-py3-none-any.whl#sha256=... (from -r x (line 1)):"
+_MISMATCH = re.compile(r"^\s+(\S+) from ([^\s#]+?):?(?:#\S*)?(?: \(from [^\n]*)?\n"
+                       r"\s+Expected sha256 (\w+)\s*\n\s+Got\s+(\w+)", re.M)
 _MISSING = re.compile(r"No matching distribution found for (\S+)")
 
 

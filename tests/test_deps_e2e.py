@@ -262,3 +262,29 @@ def test_vendored_files_install_with_no_network(tmp_path, suite_cache):
     proc = install()
     assert proc.returncode != 0
     assert "docopt==0.6.2 (pinned by" in proc.stdout and "dh_pyrpath --vendor" in proc.stdout
+
+
+CLICK_WHEEL = "ae74fb96c20a0277a1d615f1e4d73c8414f5a98db8b799a7931d1582f3390c28"
+CLICK_SDIST = "ca9853ad459e787e2192211578cc907e7594e294c7ccc834310722b41b9ca6de"
+
+
+def test_hash_checking_requirements_and_a_hash_that_does_not_match(tmp_path, suite_cache,
+                                                                    cold_wheel_cache):
+    src = copy_source(SOURCES / "twins", tmp_path)
+    requirements = src / "debian" / "deb-requirements.txt"
+    requirements.write_text(f"click==8.1.7 --hash=sha256:{CLICK_WHEEL} "
+                            f"--hash=sha256:{CLICK_SDIST}\n")
+    env = {"DH_PYRPATH_CACHE_DIR": str(cold_wheel_cache)}
+    proc = dh_pyrpath("-p", "twin-a", cwd=src, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    # the exact file is kept by its sha256: the next build needs no index
+    assert (cold_wheel_cache / "sources" / f"{CLICK_WHEEL}-click-8.1.7-py3-none-any.whl"
+            ).is_file()
+    again = dh_pyrpath("-p", "twin-a", cwd=src, env={**env, "DH_PYRPATH_NO_INDEX": "1"})
+    assert again.returncode == 0, again.stdout[-3000:]
+
+    requirements.write_text(f"click==8.1.7 --hash=sha256:{'0' * 64}\n")
+    proc = dh_pyrpath("-p", "twin-a", cwd=src, env=env)
+    assert proc.returncode != 0
+    error = next(line for line in proc.stdout.splitlines() if "error:" in line)
+    assert "does not match the hash it is pinned to" in error and f"got {CLICK_WHEEL}" in error

@@ -92,7 +92,7 @@ ERROR: 401 Client Error: Unauthorized for url: https://idx.example/files/click-8
 MISMATCH = """ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you \
 have updated the package versions, please update the hashes. Otherwise, examine the package \
 contents carefully; someone may have tampered with them.
-    docopt==0.6.2 from file:///v/docopt-0.6.2.tar.gz:
+    docopt==0.6.2 from file:///v/docopt-0.6.2.tar.gz#sha256=0000 (from -r /x/req.txt (line 1)):
         Expected sha256 49b3a825280bd66b3aa83585ef59c4a8c82f2c8a522dbe754a8bc8d08c85c491
              Got        0000000000000000000000000000000000000000000000000000000000000000
 """
