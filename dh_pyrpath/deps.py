@@ -214,6 +214,19 @@ def check_vendored(plan, vendored):
     if plan.lock is not None and any(p.vcs for p in plan.lock.pins):
         raise PyrpathError(f"{plan.path} has VCS entries, which cannot be vendored: publish "
                            "them to an index as wheels or sdists and lock those")
+    if plan.requirements is not None and not plan.requirements.hashed:
+        have = set()
+        for name in files:
+            try:
+                dist, version = _dist_name(name), _dist_version(name)
+            except ValueError:
+                continue
+            have.add((dist, version))
+        for line in plan.requirements.lines:
+            pinned = _pinned_version(line)
+            if pinned and pinned not in have:
+                raise PyrpathError(f"{line} (from {plan.path}) is not among the vendored files "
+                                   f"in {vendored}: {piprun.VENDOR_FIX}")
 
 
 def preflight(settings, plan, cache, vendored, log, pip_source=None):
@@ -505,6 +518,27 @@ def _link_build_wheels(pip, links):
     for whl in sorted(pip.wheelhouse.glob("*.whl")):
         if parse_wheel_filename(whl.name)[0] not in pinned:
             _link(whl, links)
+
+
+def _dist_version(filename):
+    if filename.endswith(".whl"):
+        return parse_wheel_filename(filename)[1]
+    return parse_sdist_filename(filename)[1]
+
+
+def _pinned_version(line):
+    """(canonical name, Version) of a name==version requirement line, else None."""
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return None
+    specs = list(req.specifier)
+    if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
+        return None
+    try:
+        return canonicalize_name(req.name), Version(specs[0].version)
+    except InvalidVersion:
+        return None
 
 
 def _dist_name(filename):

@@ -201,3 +201,16 @@ def test_build_system_defaults_are_pips(tmp_path):
                                              'build-backend = "flit_core.buildapi"\n'
                                              'backend-path = ["."]\n')
     assert deps.build_system(tmp_path) == (["flit_core>=3.2"], "flit_core.buildapi", ["."])
+
+
+def test_vendored_files_must_hold_every_pinned_requirement(source, tmp_path):
+    (source / "debian" / "deb-requirements.txt").write_text("click==8.1.7\nsix==1.17.0\n")
+    plan, _ = _plan(source)
+    vendored = tmp_path / "vendor"
+    vendored.mkdir()
+    (vendored / "click-8.1.7-py3-none-any.whl").write_bytes(b"")
+    with pytest.raises(PyrpathError, match=r"six==1.17.0 \(from .*debian/deb-requirements.txt\) is "
+                                           "not among the vendored files"):
+        deps.check_vendored(plan, vendored)
+    (vendored / "six-1.17.0.tar.gz").write_bytes(b"")
+    deps.check_vendored(plan, vendored)
