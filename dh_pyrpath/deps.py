@@ -279,8 +279,8 @@ def check_wheelhouse(wheelhouse):
 
 def _offline(pip):
     """pip arguments that use the wheel cache and nothing else (checked once per build)."""
-    if not getattr(pip, "_checked", False):
-        pip._checked = True
+    if not pip.wheelhouse_checked:
+        pip.wheelhouse_checked = True
         for name in check_wheelhouse(pip.wheelhouse):
             pip.log.say(f"wheel cache: {name} does not match its checksum: removed")
     return ["--no-index", "--find-links", str(pip.wheelhouse)]

@@ -91,6 +91,7 @@ class Pip:
         self.vendored = Path(vendored).resolve() if vendored else None
         self.cache = None if self.vendored else cache
         self.wheelhouse = self.cache.path("wheels") if self.cache else None
+        self.wheelhouse_checked = False  # deps checks the wheel cache once per build
         pip_cache = self.cache.path("pip") if self.cache else self.workdir / "pip-cache"
         self.env = environment(settings, pip_cache)
         self.env["PYTHONPATH"] = str(self.pip_dir)
