@@ -197,7 +197,7 @@ def run(opts):
             shlibs.check_control_uses_it(pkg.name, pkg.depends)
     build_opts = debhelper.build_options()
     if opts.vendor:
-        return vendor_command(plans, opts)
+        return vendor_command(plans, opts, build_opts)
     if opts.no_act:
         for s in plans:
             print(f"dh_pyrpath: {s.package}: would build CPython from {s.python_source} and "
@@ -229,7 +229,7 @@ def run(opts):
     return 0
 
 
-def vendor_command(plans, opts):
+def vendor_command(plans, opts, build_opts):
     """dh_pyrpath --vendor: every package's build inputs into the vendor directory."""
     from . import vendor  # heavy imports only when there is work to do
     roots = sorted({s.vendor_dir for s in plans})
@@ -243,7 +243,7 @@ def vendor_command(plans, opts):
         cache = open_cache(location)
     log = BuildLog(str(LOG_ROOT / "vendor.log"), "vendor", opts.verbose, opts.quiet)
     try:
-        fetched, removed, manifest = vendor.make(plans, log, cache)
+        fetched, removed, manifest = vendor.make(plans, build_opts, log, cache)
     except PyrpathError as exc:
         if exc.log is None:
             exc.log = log.path
@@ -252,11 +252,11 @@ def vendor_command(plans, opts):
         log.close()
     files = manifest["files"]
     for rel in fetched:
-        print(f"fetched  {_size(files[rel]['size'])}  {roots[0]}/{rel}")
+        print(f"new      {_size(files[rel]['size'])}  {roots[0]}/{rel}")
     for rel in removed:
         print(f"removed  {roots[0]}/{rel}")
     print(f"dh_pyrpath: vendored {len(files)} files, {_size(sum(f['size'] for f in files.values())).strip()}, "
-          f"into {roots[0]} ({len(fetched)} fetched now, "
+          f"into {roots[0]} ({len(fetched)} new or changed, "
           f"{_size(sum(files[r]['size'] for r in fetched)).strip()}; {len(removed)} removed)")
     return 0
 

@@ -707,7 +707,7 @@ def add_build_tools(pip, bundled):
 # ---------------------------------------------------------------- 5. vendoring
 
 def vendor(settings, project_dir, python, pip_dir, python_version, deb_arch, dest_dir,
-           workdir, log, debian_dir="debian"):
+           workdir, log, debian_dir="debian", cache=None):
     """Download into `dest_dir` (one flat directory, best empty: a staging directory) every
     file an offline build of the project needs: what the lock or requirements name for the
     target (hash-checked), the project's build requirements, and the build requirements of
@@ -716,14 +716,16 @@ def vendor(settings, project_dir, python, pip_dir, python_version, deb_arch, des
 
     Returns {"files": [names], "inputs": {path: sha256}}: `inputs` are the files whose change
     makes the set stale (the lock or requirements files, the project's pyproject.toml,
-    setup.py, setup.cfg), paths as given (relative to the source tree)."""
+    setup.py, setup.cfg), paths as given (relative to the source tree). `cache` (optional):
+    pip's HTTP cache lives there, so a repeated --vendor fetches only what is new."""
     dest = Path(dest_dir).resolve()
     dest.mkdir(parents=True, exist_ok=True)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     the_plan = select(plan(settings, project_dir, log, debian_dir), python_version, deb_arch,
                       log)
-    pip = piprun.Pip(python, pip_dir, settings, None, workdir, log)
+    # with the cache, pip's own HTTP cache keeps what an earlier --vendor fetched
+    pip = piprun.Pip(python, pip_dir, settings, cache, workdir, log)
     fix = "see the log"
     into = ["-d", str(dest), "--find-links", str(dest)]
     if the_plan.kind == "lock":

@@ -1,40 +1,14 @@
 """The stages for one package: interpreter, dependencies, project, relocation, verification."""
-import dataclasses
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from . import (__version__, deps, interpreter, maintscripts, markers, piprun, relocate, shlibs,
-               sources, vendor, verify)
+from . import (__version__, deps, interpreter, maintscripts, markers, piprun, placement,
+               relocate, shlibs, sources, vendor, verify)
 from .cache import discard
 from .errors import PyrpathError
 from .log import redact
-
-
-def _place_interpreter(interp, staged, workdir):
-    """Copy the interpreter out of the cache: its tree to the package's staged prefix, pip and
-    the bundled wheels to the work directory. Nothing refers to the cache entry afterwards."""
-    staged = Path(staged)
-    if staged.exists():
-        discard(staged)
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    copy_tree_linking_bytecode(interp.tree, staged)
-    for part in ("pip", "bundled"):
-        subprocess.run(["cp", "-a", str(getattr(interp, part)), str(workdir / part)], check=True)
-    # pip and extension builds read sysconfig: make it name the staged prefix until relocation.
-    relocate.rewrite_text_files(staged, {interpreter.PLACEHOLDER: str(staged)})
-    return dataclasses.replace(interp, tree=staged, pip=workdir / "pip",
-                               bundled=workdir / "bundled")
-
-
-def _link(path, out):
-    try:
-        os.link(path, out)
-        return True
-    except OSError:  # another filesystem, or protected_hardlinks and another owner: copy
-        return False
 
 
 def drop_build_only_parts(staged):
@@ -43,38 +17,6 @@ def drop_build_only_parts(staged):
     include = Path(staged) / "include"
     if include.is_dir():
         shutil.rmtree(include)
-
-
-def copy_tree_linking_bytecode(src, dest):
-    """cp -a, except that pyc files are hard links into the cache entry.
-
-    The stdlib's pycs (a third of the entry) only serve pip while the package is built, then
-    relocation drops them (packages ship no bytecode): nothing writes to them in between
-    (PYTHONDONTWRITEBYTECODE, and rewrites replace files rather than write into them), so
-    copying them would only cost time. Every other file is copied: debhelper later changes
-    modes and contents in place.
-    """
-    src, dest = Path(src), Path(dest)
-    dirs = []
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = Path(dirpath).relative_to(src)
-        target = dest / rel
-        target.mkdir()
-        dirs.append((Path(dirpath), target))
-        for name in list(dirnames) + filenames:
-            path, out = Path(dirpath) / name, target / name
-            if path.is_symlink():
-                os.symlink(os.readlink(path), out)
-                if name in dirnames:
-                    dirnames.remove(name)
-            elif name in dirnames:
-                continue
-            elif rel.name == "__pycache__" and _link(path, out):
-                pass
-            else:
-                shutil.copy2(path, out)
-    for source, target in reversed(dirs):
-        shutil.copystat(source, target)
 
 
 # Tags a private CPython under its own prefix triggers by design, each confined to the prefix.
@@ -172,7 +114,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     with log.stage("interpreter", f"CPython from {settings.python_source} placed at "
                    f"{settings.prefix}") as line:
         interp = interpreter.ensure(settings, build_opts, cache, workdir, log,
-                                    lambda found: _place_interpreter(found, staged, workdir),
+                                    lambda found: placement.place(found, staged, workdir),
                                     source, facts)
         line.detail = f"{interpreter.describe(interp)}, placed at {settings.prefix}"
     xy = interp.xy

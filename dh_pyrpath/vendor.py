@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache as cachelib
-from . import debhelper, deps, sources
+from . import debhelper, deps, interpreter, placement, sources
 from .errors import PyrpathError
 
 FORMAT = 1
@@ -124,9 +124,11 @@ def open_for(settings):
 
 # ---------------------------------------------------------------- dh_pyrpath --vendor
 
-def make(plans, log, cache=None):
-    """Fill the vendor directory for every package in `plans` (Settings sharing one vendor_dir).
-    Returns (the files fetched now, the files removed), as paths inside the directory."""
+def make(plans, build_opts, log, cache=None):
+    """Fill the vendor directory for every package in `plans` (Settings sharing one vendor_dir):
+    made anew beside the old one and swapped in, so an interrupted run leaves the old set.
+    Files fetched before come from the caches again (apt's, dh_pyrpath's sources and pip's),
+    not from the network. Returns (files new or changed, files removed, the manifest)."""
     root = Path(plans[0].vendor_dir)
     old = {}
     if (root / MANIFEST).is_file():
@@ -135,54 +137,35 @@ def make(plans, log, cache=None):
         except ValueError:
             old = {}
     root.parent.mkdir(parents=True, exist_ok=True)
-    # built beside the old one, then swapped in: an interrupted --vendor leaves the old set
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     try:
-        (staging / "cpython").mkdir()
-        (staging / "python").mkdir()
-        # what the previous run vendored and is still right is copied, not fetched again
-        for rel, want in old.items():
-            _reuse(root, rel, want["sha256"], staging / rel)
         manifest = {"format": FORMAT, "files": {}, "packages": {}}
         for settings in plans:
-            manifest["packages"][settings.package] = _vendor_package(settings, staging, cache,
-                                                                     log)
-        wanted = set()
-        for entry in manifest["packages"].values():
-            wanted |= {entry["cpython"]["tarball"], *entry["python"]}
-            if entry["cpython"].get("debian"):
-                wanted.add(entry["cpython"]["debian"])
+            manifest["packages"][settings.package] = _vendor_package(settings, build_opts,
+                                                                     staging, cache, log)
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
-            rel = path.relative_to(staging).as_posix()
-            if rel not in wanted:
-                path.unlink()  # no package needs it any more
-                continue
-            manifest["files"][rel] = {"sha256": cachelib.sha256_file(path),
-                                      "size": path.stat().st_size}
+            manifest["files"][path.relative_to(staging).as_posix()] = {
+                "sha256": cachelib.sha256_file(path), "size": path.stat().st_size}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
                                         encoding="utf-8")
         _replace(root, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    fetched = sorted(rel for rel, f in manifest["files"].items()
+    changed = sorted(rel for rel, f in manifest["files"].items()
                      if old.get(rel, {}).get("sha256") != f["sha256"])
-    return fetched, sorted(set(old) - set(manifest["files"])), manifest
+    return changed, sorted(set(old) - set(manifest["files"])), manifest
 
 
-def _reuse(root, rel, sha256, dest):
-    """Take `rel` from the existing vendor directory when it is still the right file."""
-    path = root / rel
-    if path.is_file() and cachelib.sha256_file(path) == sha256:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
+def _vendor_package(settings, build_opts, staging, cache, log):
+    """Vendor one package's CPython source and Python distributions; its manifest entry.
 
-
-def _vendor_package(settings, staging, cache, log):
-    """Vendor one package's CPython source and Python distributions; its manifest entry."""
-    with tempfile.TemporaryDirectory(prefix="dh-pyrpath-vendor-") as work:
-        source = sources.resolve(settings.python_source, settings.python_sha256, cache,
-                                 Path(work), log)
+    pip runs on the package's own private interpreter (from the cache, or built now, which the
+    build needs anyway), so that it picks the files for the target interpreter and platform."""
+    with tempfile.TemporaryDirectory(prefix="dh-pyrpath-vendor-") as tmp:
+        work = Path(tmp)
+        source = sources.resolve(settings.python_source, settings.python_sha256, cache, work, log)
+        (staging / "cpython").mkdir(exist_ok=True)
         c = {"tarball": f"cpython/{source.name}", "sha256": source.sha256}
         shutil.copy2(source.path, staging / c["tarball"])
         if source.debian:
@@ -190,8 +173,15 @@ def _vendor_package(settings, staging, cache, log):
                      package=source.package, revision=source.revision)
             shutil.copy2(source.debian.tarball, staging / c["debian"])
         facts = sources.facts(source, cache)
-    result = deps.vendor(settings, Path(settings.project_dir), facts["version"],
-                         debhelper.host_arch(), staging / "python", log)
+        with log.stage("interpreter", f"CPython {facts['version']} for pip to run on"):
+            interp = interpreter.ensure(
+                settings, build_opts, cache, work, log,
+                lambda found: placement.place(found, work / "prefix", work), source, facts)
+        with log.stage("python", "the distributions, build requirements and sdists' ones"):
+            result = deps.vendor(settings, Path(settings.project_dir),
+                                 str(work / "prefix" / "bin" / f"python{interp.xy}"), interp.pip,
+                                 facts["version"], debhelper.host_arch(), staging / "python",
+                                 work / "deps", log, cache=cache)
     return {"python-source": settings.python_source, "cpython": c,
             "inputs": result["inputs"], "python": sorted(f"python/{n}" for n in result["files"])}
 

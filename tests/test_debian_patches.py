@@ -6,7 +6,7 @@ import pytest
 
 from dh_pyrpath import debian_patches
 from dh_pyrpath.errors import PyrpathError
-from dh_pyrpath.interpreter import DebianPatches
+from dh_pyrpath.sources import DebianPatches
 from dh_pyrpath.log import BuildLog
 
 DIFF = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n"

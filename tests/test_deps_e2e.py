@@ -203,17 +203,20 @@ print(json.dumps([[r.name, r.version, r.origin, r.url] for r in records]))
 
 
 def _placed_interpreter(tmp_path, name):
-    """The suite's cached interpreter, placed at a prefix of its own as a build places it."""
-    from dh_pyrpath import interpreter, pipeline
-    entries = sorted((SUITE_CACHE / "interpreters").glob("*/payload/info.json"))
-    entry = next((e.parent.parent for e in entries
-                  if json.loads(e.read_text())["version"].startswith("3.11.")), None)
-    if entry is None:
-        pytest.skip("no cached CPython 3.11 in the suite cache")
+    """The suite's cached interpreter for this host's default CPython (built by a first run of
+    dh_pyrpath on the twins when the cache lacks it), placed at a prefix of its own as a build
+    places it."""
+    from dh_pyrpath import interpreter, placement
+    twins = copy_source(SOURCES / "twins", tmp_path / f"{name}-twins")
+    built = dh_pyrpath("-p", "twin-a", cwd=twins, check=True)
+    info = json.loads((twins / "debian/twin-a/opt/twin-a/share/dh-pyrpath/build-info.json")
+                      .read_text())
+    entry = SUITE_CACHE / "interpreters" / info["interpreter_key"]
+    assert entry.is_dir(), built.stdout
     work = tmp_path / f"{name}-work"
     work.mkdir()
-    interp = pipeline._place_interpreter(interpreter._load(entry, entry.name),
-                                         tmp_path / name / "prefix", work)
+    interp = placement.place(interpreter._load(entry, entry.name), tmp_path / name / "prefix",
+                             work)
     return interp, work
 
 

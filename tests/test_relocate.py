@@ -116,7 +116,7 @@ def test_long_path_sh_wrapper_becomes_a_plain_shebang(tmp_path):
 
 
 def test_placing_a_tree_copies_files_and_links_only_bytecode(tmp_path):
-    from dh_pyrpath.pipeline import copy_tree_linking_bytecode
+    from dh_pyrpath.placement import copy_tree_linking_bytecode
     src = tmp_path / "entry"
     (src / "lib" / "pkg" / "__pycache__").mkdir(parents=True)
     (src / "lib" / "pkg" / "mod.py").write_text("x = 1\n")
