@@ -459,7 +459,8 @@ def ensure(settings, build_opts, cache, workdir, log, place):
             except BaseException:
                 cachelib.discard(staging)
                 raise
-            cache.offer_interpreter(key, log)
         cachelib.touch_last_used(entry)
         held.share()
+        # what was just built, and a local hit the remote lacks (one request when it has it)
+        cache.offer_interpreter(key, log)
         return place(_load(entry, key))
