@@ -409,14 +409,19 @@ def _load(entry, key):
                        depends=(payload / shlibs.FILE).read_text().strip())
 
 
-def ensure(settings, build_opts, cache, workdir, log, place):
-    """Get a verified interpreter for these settings, building it only on a cache miss, and
-    hand it to `place` (which copies what it needs) while no one can prune or rebuild it."""
+def plan(settings, build_opts, cache, workdir, log):
+    """(source, recipe, cache key) of the interpreter these settings ask for."""
     source = sources.resolve(settings.python_source, settings.python_sha256, cache, workdir, log)
     optimize = settings.optimize and not build_opts.noopt
     rec = recipe(source, build_flags(log, build_opts.noopt), settings.keep, optimize,
                  toolchain(log), strip=not build_opts.nostrip)
-    key = cache_key(rec)
+    return source, rec, cache_key(rec)
+
+
+def ensure(settings, build_opts, cache, workdir, log, place):
+    """Get a verified interpreter for these settings, building it only on a cache miss, and
+    hand it to `place` (which copies what it needs) while no one can prune or rebuild it."""
+    source, rec, key = plan(settings, build_opts, cache, workdir, log)
     jobs = build_opts.parallel or os.cpu_count() or 1
     if cache is None:
         payload = Path(workdir) / "interpreter" / "payload"

@@ -276,8 +276,8 @@ class Remote:
             raise BadBlob(f"{path}: the transfer broke off after {got} of {length} bytes")
         return got, h.hexdigest()
 
-    def _upload(self, path, body, size):
-        if not self.writable:
+    def _upload(self, path, body, size, force=False):
+        if not (self.writable or force):
             return
         try:
             with self._open("PUT", path, body=body, size=size):
@@ -292,13 +292,16 @@ class Remote:
         start = time.monotonic()
         try:
             self.exists(blob_path(EMPTY_SHA256))
-            ms = (time.monotonic() - start) * 1000
-            if self.readonly:
-                return f"answers ({ms:.0f} ms); read-only: this host never publishes"
-            self._upload(blob_path(EMPTY_SHA256), io.BytesIO(b""), 0)
-            return f"answers ({ms:.0f} ms) and accepts uploads"
         except RemoteError as exc:
             return f"does not answer: {exc}"
+        answers = f"answers ({(time.monotonic() - start) * 1000:.0f} ms)"
+        if self.readonly:
+            return f"{answers}; read-only: this host never publishes"
+        try:  # the empty blob: correct content for its name, harmless to write
+            self._upload(blob_path(EMPTY_SHA256), io.BytesIO(b""), 0, force=True)
+        except RemoteError as exc:
+            return f"{answers}, but refuses uploads: {exc}"
+        return f"{answers} and accepts uploads"
 
 
 def _reason(reason):

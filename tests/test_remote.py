@@ -476,3 +476,32 @@ def test_probe_says_whether_the_remote_answers(store):
     assert "accepts uploads" in remotelib.Remote(store.url).probe()
     assert remotelib.Remote(refused_url()).probe() == (
         "does not answer: connection refused (is the cache server running?)")
+
+
+# ---------------------------------------------------------------- the docs say what is tested
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_ci_recipes_use_the_remote_cache_and_write_only_from_main():
+    import re
+    text = (DOCS / "publishing.md").read_text()
+    groovy = re.search(r"```groovy\n(.*?)```", text, re.S).group(1)
+    gitlab = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    for recipe in (groovy, gitlab):
+        assert "DH_PYRPATH_REMOTE_CACHE:" in recipe or "DH_PYRPATH_REMOTE_CACHE =" in recipe
+        assert "export DH_PYRPATH_REMOTE_CACHE_READONLY=1" in recipe
+        assert re.search(r'export DH_PYRPATH_REMOTE_CACHE="https://\$\{?CACHE_', recipe) or \
+            re.search(r'export DH_PYRPATH_REMOTE_CACHE="https://ci:\$\{CACHE_TOKEN\}@', recipe)
+
+
+def test_cache_doc_gives_the_nginx_location_the_tests_run():
+    from cache_servers import NGINX_CONF
+    text = (DOCS / "cache.md").read_text()
+    nginx = text[text.index("```nginx"):]
+    for directive in ("dav_methods PUT;", "create_full_put_path on;", "client_max_body_size 0;",
+                      "limit_except GET HEAD {"):
+        assert directive in nginx and directive in NGINX_CONF
+    assert "--disable_http_ac_validation" in text
+    for sub in ("interpreters", "sources", "wheels", "locks", "tmp", "pip"):
+        assert f"`{sub}/`" in text
