@@ -275,7 +275,7 @@ class Cache:
                     # first one published stays, and either installs the same code.
                     log.write(f"remote cache: it holds another build of {final.name}: kept")
             except (RemoteError, BadBlob) as exc:
-                self._remote_trouble(exc, log, f"wheel {final.name}", "not published")
+                self._remote_trouble(exc, log, f"wheel {final.name}", "left as it is")
         return final
 
     def wheel_set(self, key, log=None):
@@ -317,7 +317,7 @@ class Cache:
             if remote.get_record("wheel-set", key) != value:
                 remote.put_record("wheel-set", key, value)
         except (RemoteError, BadBlob) as exc:
-            self._remote_trouble(exc, log, f"wheel set {key}", "not published")
+            self._remote_trouble(exc, log, f"wheel set {key}", "left as it is")
 
     def _place_wheel(self, path, sha256):
         wheels = self.path("wheels")
@@ -341,7 +341,7 @@ class Cache:
         uploads) is reported once and not asked again this run."""
         remote = self.remote
         if isinstance(exc, BadBlob):
-            message = f"remote cache {remote.label}: {what}: {exc}: discarded, {outcome}"
+            message = f"remote cache {remote.label}: {what}: {exc}: {outcome}"
         elif exc.down or exc.no_write:
             if exc.down:
                 remote.down = str(exc)
@@ -375,7 +375,7 @@ class Cache:
             _progress(log, f"remote cache: fetched {what}", size, start)
             return final
         except (RemoteError, BadBlob) as exc:
-            self._remote_trouble(exc, log, what, "not used")
+            self._remote_trouble(exc, log, what, "discarded, not used")
             return None
         finally:
             discard(tmp)
@@ -421,7 +421,8 @@ class Cache:
             self._fetched.add(key)
             return True
         except (RemoteError, BadBlob) as exc:
-            self._remote_trouble(exc, log, f"interpreter entry {key}", "building it here")
+            self._remote_trouble(exc, log, f"interpreter entry {key}",
+                                 "discarded, building it here")
             return False
         finally:
             if staging is not None:
@@ -468,7 +469,8 @@ class Cache:
             _progress(log, f"remote cache: published interpreter {key}", size, start,
                       always=True)
         except (RemoteError, BadBlob) as exc:
-            self._remote_trouble(exc, log, f"interpreter entry {key}", "not published")
+            self._remote_trouble(exc, log, f"interpreter entry {key}",
+                                 "left as it is, not published")
         finally:
             if tmp is not None:
                 discard(tmp)
