@@ -126,7 +126,6 @@ class Remote:
         self.timeout = timeout
         self.down = None        # why the remote is not used any more this run
         self.no_write = None    # why nothing is published any more this run
-        self.reported = False   # the one warning about the remote was given
         self.headers = {"User-Agent": "dh-pyrpath", "Accept-Encoding": "identity"}
         creds = _credentials(parts, netrc_file or os.environ.get("NETRC") or None)
         if creds:

@@ -44,3 +44,30 @@ def test_runner_b_builds_nothing_and_makes_the_same_deb(tmp_path, pyrpath_build)
         assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between the runners"
     stored = sorted(p.parent.name for p in server.store.rglob("*") if p.is_file())
     assert set(stored) == {"ac", "cas"}
+
+
+@pytest.mark.parametrize("fault", ["refused", "hanging"])
+def test_a_remote_that_is_down_or_hangs_costs_one_warning(suite_cache, tmp_path, fault):
+    """dh_pyrpath itself, warm local cache (the suite's), remote unusable: the build succeeds,
+    says so once, and a hanging remote costs about its 5-second timeout."""
+    import time
+    from cache_servers import Hanging, refused_url
+    from conftest import dh_pyrpath
+    server = Hanging() if fault == "hanging" else None
+    try:
+        url = server.url if server else refused_url()
+        src = copy_source(EXAMPLE, tmp_path)
+        start = time.monotonic()
+        proc = dh_pyrpath(cwd=src, env={"DH_PYRPATH_REMOTE_CACHE": url})
+        elapsed = time.monotonic() - start
+    finally:
+        if server:
+            server.stop()
+    assert proc.returncode == 0, proc.stdout
+    warnings = [line for line in proc.stdout.splitlines() if "remote cache" in line]
+    assert len(warnings) == 1, warnings
+    assert ("no answer within 5 s" if server else "connection refused") in warnings[0]
+    assert "going on without it" in warnings[0]
+    assert "interpreter: cached CPython" in proc.stdout
+    assert (src / "debian/hello-service/opt/hello-service/bin/hello-service").is_file()
+    print(f"{fault}: {elapsed:.1f} s")
