@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, debhelper, settings as settingslib, shlibs
+from . import __version__, debhelper, remote as remotelib, settings as settingslib, shlibs
 from .cache import default_location, open_cache
 from .errors import PyrpathError, UsageError
 from .log import BuildLog
@@ -151,6 +151,19 @@ def _size(n):
     return f"{n / 1e6:8.1f} MB"
 
 
+def _remote_for_cache_info(opts, env=None):
+    """The remote cache the options or the environment name (no package settings here)."""
+    env = os.environ if env is None else env
+    url = opts.remote_cache or env.get(settingslib.ENVIRONMENT["remote-cache"])
+    if not url:
+        return None
+    readonly = opts.remote_cache_readonly or settingslib.parse_bool(
+        env.get(settingslib.ENVIRONMENT["remote-cache-readonly"], ""),
+        settingslib.ENVIRONMENT["remote-cache-readonly"])
+    ca_bundle = opts.ca_bundle or env.get(settingslib.ENVIRONMENT["ca-bundle"]) or None
+    return remotelib.Remote(url, readonly=readonly, ca_bundle=ca_bundle)
+
+
 def cache_command(opts):
     location = Path(opts.cache_dir) if opts.cache_dir else default_location()
     cache = open_cache(location)
@@ -165,7 +178,10 @@ def cache_command(opts):
               f"from {cache.root}")
         return 0
     rows = cache.contents()
-    print(f"cache {cache.root}")
+    print(f"cache {cache.root}" + (" (shared with its group)" if cache.shared else ""))
+    remote = _remote_for_cache_info(opts)
+    if remote is not None:
+        print(f"remote {remote.label}: {remote.probe()}")
     for kind, name, size, used in rows:
         when = time.strftime("%Y-%m-%d", time.localtime(used)) if used else ""
         print(f"{kind:<12} {_size(size)}  {when:<10}  {name}")
@@ -208,7 +224,8 @@ def run(opts):
         cache = None
         if not s.no_cache:
             location = Path(s.cache_dir) if s.cache_dir else default_location()
-            cache = open_cache(location)
+            cache = open_cache(location, remotelib.connect(s.remote_cache,
+                                                           s.remote_cache_readonly, s.ca_bundle))
             if cache is None and not opts.quiet:
                 print(f"dh_pyrpath: {s.package}: cache: no writable cache directory "
                       f"({location}); building without a cache (set DH_PYRPATH_CACHE_DIR)")

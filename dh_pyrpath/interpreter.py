@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache as cachelib
-from . import cpython, relocate, shlibs, verify
+from . import cpython, relocate, shlibs, sources, verify
 from .errors import PyrpathError
 
 # Fixed-length placeholder prefix: long enough that any real prefix (<= MAX_PREFIX_LEN) can be
@@ -305,14 +305,23 @@ def _load(entry, key):
                        depends=(payload / shlibs.FILE).read_text().strip())
 
 
+def plan(settings, build_opts, cache, workdir, log, source=None, facts=None):
+    """(source, recipe, cache key) of the interpreter these settings ask for; `source` and its
+    `facts` when the caller resolved them already (sources.resolve, sources.facts)."""
+    source = source or sources.resolve(settings.python_source, settings.python_sha256, cache,
+                                       workdir, log)
+    facts = facts or sources.facts(source, cache)
+    rec = recipe(source, facts, build_flags(log, build_opts.noopt), settings.keep,
+                 profile(settings.optimize, build_opts.noopt), toolchain(log, facts, settings.keep),
+                 strip=not build_opts.nostrip)
+    return source, rec, cache_key(rec)
+
+
 def ensure(settings, build_opts, cache, workdir, log, place, source, facts):
     """Get a verified interpreter for these settings from `source` (sources.resolve, with its
     `facts`), building it only on a cache miss, and hand it to `place` (which copies what it
     needs) while no one can prune or rebuild it."""
-    rec = recipe(source, facts, build_flags(log, build_opts.noopt), settings.keep,
-                 profile(settings.optimize, build_opts.noopt), toolchain(log, facts, settings.keep),
-                 strip=not build_opts.nostrip)
-    key = cache_key(rec)
+    source, rec, key = plan(settings, build_opts, cache, workdir, log, source, facts)
     jobs = build_opts.parallel or os.cpu_count() or 1
     if cache is None:
         payload = Path(workdir) / "interpreter" / "payload"
@@ -353,7 +362,8 @@ def ensure(settings, build_opts, cache, workdir, log, place, source, facts):
             except BaseException:
                 cachelib.discard(staging)
                 raise
-            cache.offer_interpreter(key, log)
         cachelib.touch_last_used(entry)
         held.share()
+        # what was just built, and a local hit the remote lacks (one request when it has it)
+        cache.offer_interpreter(key, log)
         return place(_load(entry, key))

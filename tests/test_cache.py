@@ -67,3 +67,52 @@ def test_publish_replaces_atomically(tmp_path):
     (final / "f").write_text("old")
     c.publish(staged, final)
     assert (final / "f").read_text() == "new" and not staged.exists()
+
+
+def test_default_location_prefers_the_shared_build_host_cache(tmp_path):
+    system = tmp_path / "var-cache-dh-pyrpath"
+    env = {"XDG_CACHE_HOME": "/x", "HOME": "/h"}
+    assert str(cache.default_location(env, system=system)) == "/x/dh-pyrpath"  # absent
+    system.mkdir()
+    assert cache.default_location(env, system=system) == system
+    assert str(cache.default_location({"DH_PYRPATH_CACHE_DIR": "/c"}, system=system)) == "/c"
+
+
+def test_share_modes_gives_one_canonical_form(tmp_path):
+    tree = tmp_path / "payload"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "bin" / "python").write_text("")
+    (tree / "bin" / "python").chmod(0o4770)
+    (tree / "data").write_text("")
+    (tree / "data").chmod(0o600)
+    (tree / "bin").chmod(0o2770)
+    os.symlink("python", tree / "bin" / "python3")
+    cache.share_modes(tree)
+    modes = {p.name: p.lstat().st_mode & 0o7777 for p in tree.rglob("*") if not p.is_symlink()}
+    assert modes == {"bin": 0o755, "python": 0o755, "data": 0o644}
+    assert tree.stat().st_mode & 0o7777 == 0o755
+
+
+def _open_shared(root, out):
+    opened = cache.open_cache(root)
+    out.put((os.umask(0), opened.shared,
+             {n: (root / n).stat().st_mode & 0o7777 for n in cache.SUBDIRS}))
+
+
+def test_open_cache_on_a_shared_directory(tmp_path):
+    root = tmp_path / "shared"
+    root.mkdir()
+    root.chmod(0o2775)
+    q = multiprocessing.Queue()
+    old = os.umask(0o027)  # inherited by the child; open_cache changes the child's only
+    try:
+        p = multiprocessing.Process(target=_open_shared, args=(root, q))
+        p.start()
+        p.join()
+    finally:
+        os.umask(old)
+    umask, shared, modes = q.get()
+    assert shared and umask == 0o007
+    assert set(modes.values()) == {0o2770}  # group rwx and setgid; others as the umask said
+    root.chmod(0o755)
+    assert not cache.is_shared(root) and not cache.Cache(root).shared

@@ -2,9 +2,11 @@
 concurrent builds build once, a damaged entry is rebuilt, the wheel cache makes builds offline."""
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -140,3 +142,152 @@ def test_cache_info_and_prune(tmp_path):
     assert "old0" in out and "old-1.0" in out and "new0" not in out
     assert sorted(p.name for p in (cache / "interpreters").iterdir()) == ["new0"]
     assert [p.name for p in (cache / "wheels").iterdir()] == ["new-1.0-py3-none-any.whl"]
+
+
+# ---------------------------------------------------------------- a build host's shared cache
+
+GROUP, USERS = "dh-pyrpath", ("pyrpath-a", "pyrpath-b")
+
+
+def _host(cmd):
+    return run(cmd, env=build_env())
+
+
+@pytest.fixture(scope="module")
+def shared_host(tmp_path_factory):
+    """Two users in group dh-pyrpath, and a cache set up as docs/cache.md says (root-owned,
+    group dh-pyrpath, setgid, group-writable), in a directory both may reach."""
+    if os.geteuid() != 0:
+        pytest.skip("creating users needs root")
+    for user in USERS:
+        subprocess.run(["userdel", "-r", user], stderr=subprocess.DEVNULL)
+    made_group = subprocess.run(["getent", "group", GROUP], stdout=subprocess.DEVNULL
+                                ).returncode != 0
+    if made_group:
+        _host(["groupadd", GROUP])
+    base = Path(tempfile.mkdtemp(prefix="dh-pyrpath-shared-", dir="/var/tmp"))
+    base.chmod(0o755)
+    try:
+        for user in USERS:
+            _host(["useradd", "--create-home", "--home-dir", str(base / f"home-{user}"),
+                   "--groups", GROUP, "--shell", "/bin/sh", user])
+        cache = base / "cache"
+        cache.mkdir()
+        shutil.chown(cache, "root", GROUP)
+        cache.chmod(0o2775)
+        yield base, cache
+    finally:
+        for user in USERS:
+            subprocess.run(["userdel", "-r", user], stderr=subprocess.DEVNULL)
+        if made_group:
+            subprocess.run(["groupdel", GROUP])
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def as_user(user, umask, cmd, cwd, env):
+    """Run `cmd` as `user` (with its groups) under `umask`."""
+    home = Path(pwd.getpwnam(user).pw_dir)
+    full = build_env(HOME=str(home), USER=user, LOGNAME=user, PYTHONPATH=f"{REPO}:{REPO}/tests",
+                     **env)
+    return subprocess.run(["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups",
+                           "sh", "-c", f'umask {umask}; exec "$@"', "sh", *cmd],
+                          cwd=cwd, env=full, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=1800)
+
+
+SNIPPET_A = """
+import sys
+from pathlib import Path
+from dh_pyrpath import cache
+from test_remote import make_entry
+c = cache.open_cache(Path(sys.argv[1]))
+with c.lock("interpreter-x"):
+    key = make_entry(c, tag="shared")
+cache.touch_last_used(c.path("interpreters", key))
+print(key)
+"""
+SNIPPET_B = """
+import sys
+from pathlib import Path
+from dh_pyrpath import cache
+from test_remote import intact, make_entry
+c = cache.open_cache(Path(sys.argv[1]))
+key = sys.argv[2]
+entry = c.path("interpreters", key)
+with c.lock("interpreter-x"):          # the lock file user A created
+    if not intact(c, key):             # damaged: B discards A's entry and publishes its own
+        cache.discard(entry)
+        assert make_entry(c, tag="shared") == key
+    cache.touch_last_used(entry)
+    assert intact(c, key)
+print("ok")
+"""
+
+
+def test_two_users_share_entries_locks_and_stamps(shared_host):
+    base, cache = shared_host
+    a = as_user(USERS[0], "077", ["/usr/bin/python3", "-c", SNIPPET_A, str(cache)], base, {})
+    assert a.returncode == 0, a.stdout
+    key = a.stdout.split()[-1]
+    entry = cache / "interpreters" / key
+    assert pwd.getpwuid(entry.stat().st_uid).pw_name == USERS[0]
+    lock = cache / "locks" / "interpreter-x.lock"
+    assert pwd.getpwuid(lock.stat().st_uid).pw_name == USERS[0]
+    b = as_user(USERS[1], "022", ["/usr/bin/python3", "-c", SNIPPET_B, str(cache), key], base, {})
+    assert b.returncode == 0, b.stdout
+    # A's entry, damaged: B cannot empty A's directories, so it moves the entry aside and
+    # publishes its own; A's prune (or root's) removes what was moved aside
+    with open(entry / "payload/tree/bin/python3.11", "r+b") as fh:
+        fh.truncate(10)
+    b = as_user(USERS[1], "022", ["/usr/bin/python3", "-c", SNIPPET_B, str(cache), key], base, {})
+    assert b.returncode == 0, b.stdout
+    assert pwd.getpwuid(entry.stat().st_uid).pw_name == USERS[1]
+    aside = list((cache / "interpreters").glob(".discarded-*"))
+    assert len(aside) == 1 and pwd.getpwuid(aside[0].stat().st_uid).pw_name == USERS[0]
+    prune = as_user(USERS[0], "022", ["/usr/bin/python3", "-m", "dh_pyrpath", "--cache-prune",
+                                      "--max-age=30"], base, {"DH_PYRPATH_CACHE_DIR": str(cache)})
+    assert prune.returncode == 0 and "discarded" in prune.stdout, prune.stdout
+    assert not list((cache / "interpreters").glob(".discarded-*"))
+
+
+def test_second_user_builds_from_the_first_users_cache(shared_host, suite_cache, tmp_path):
+    """User A (umask 077, an empty shared cache) takes the interpreter from a remote cache
+    seeded from the suite's entry; user B then builds the example from the shared cache alone:
+    no CPython build, no download, the same tree."""
+    from cache_servers import Nginx
+    from test_remote import Log
+    from dh_pyrpath import cache as cachelib, remote as remotelib
+    base, cache = shared_host
+    server = Nginx(tmp_path)
+    try:
+        suite = cachelib.Cache(suite_cache, remote=remotelib.Remote(server.url()))
+        for entry in suite.interpreter_entries():
+            with suite.lock(f"interpreter-{entry.name}"):
+                suite.offer_interpreter(entry.name, Log())
+        for path in sorted((suite_cache / "sources").glob("*")):
+            sha, _, name = path.name.partition("-")
+            suite.source_file(name, sha, Log())
+        trees = {}
+        for user, umask, remote in ((USERS[0], "077", server.url()), (USERS[1], "022", "")):
+            src = copy_source(EXAMPLE, base / user)
+            _host(["chown", "-R", f"{user}:{user}", str(base / user)])
+            proc = as_user(user, umask, ["/usr/bin/python3", "-m", "dh_pyrpath"], src,
+                           {"DH_PYRPATH_CACHE_DIR": str(cache),
+                            "DH_PYRPATH_REMOTE_CACHE": remote or None})
+            assert proc.returncode == 0, proc.stdout
+            log = (src / LOG).read_text()
+            assert not configure_ran(log), f"{user} built CPython"
+            trees[user] = src / "debian/hello-service/opt/hello-service"
+            if remote:
+                assert "remote cache: fetched interpreter" in proc.stdout, proc.stdout
+            else:
+                assert "interpreter: cached CPython 3.11.2" in proc.stdout, proc.stdout
+                assert "remote cache" not in proc.stdout and "apt-get source" not in log
+    finally:
+        server.stop()
+    entries = list((cache / "interpreters").iterdir())
+    assert len(entries) == 1
+    assert pwd.getpwuid(entries[0].stat().st_uid).pw_name == USERS[0]
+    contents = [{rel: (kind, size, digest) for rel, (kind, _mode, size, digest)
+                 in cachelib.tree_manifest(trees[user]).items()} for user in USERS]
+    assert contents[0] == contents[1]
