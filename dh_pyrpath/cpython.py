@@ -313,6 +313,11 @@ def training_environment(epoch):
 
 def train(srcdir, version, profile, epoch, log):
     """Run the training with the instrumented build: its .gcda files are the profile."""
+    # The build itself ran the instrumented interpreter (setup.py, sysconfig, the frozen
+    # modules), in parallel and depending on file times: those counts go, only the training's
+    # stay (measured: with them, two builds differed in libpython and the executable).
+    for gcda in sorted(Path(srcdir).rglob("*.gcda")):
+        gcda.unlink()
     python = srcdir / "python"
     if profile == "pgo":
         # the copy keeps the training's own path inside the (fixed) build directory
