@@ -96,8 +96,8 @@ def main(request_path):
                           hook="build_wheel")
     except BaseException as exc:  # noqa: B902 - SystemExit from setup.py is a failure too
         traceback.print_exc()
-        if isinstance(exc, SystemExit):
-            text = f"setup script exited ({exc.code})"
+        if isinstance(exc, SystemExit):  # setup.py calling sys.exit, a backend giving up
+            text = f"exited with status {exc.code}"
         else:
             text = f"{type(exc).__name__}: {exc}"
         result["error"] = text

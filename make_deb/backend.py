@@ -38,6 +38,9 @@ HOOK_TIMEOUT = 300
 WRITES_ENTRY_POINTS = {"setuptools", "flit_core", "poetry", "pdm", "maturin", "uv_build"}
 # Build requirements that compile Rust: the package then needs cargo to build.
 RUST_BUILDERS = {"maturin", "setuptools-rust"}
+# Build requirements that take the version from git tags through setuptools-scm, which honours
+# SETUPTOOLS_SCM_PRETEND_VERSION (a source package has no .git).
+SCM_VERSIONERS = {"setuptools-scm", "hatch-vcs", "flit-scm"}
 # Never copied when reading metadata: build output, caches, virtualenvs, our own debian/.
 _SKIP_TOP = {"debian", "build", "dist", ".tox", ".nox", ".venv", "venv", "node_modules", ".eggs",
              ".mypy_cache", ".pytest_cache", ".ruff_cache", ".cache", ".pybuild", "target"}
@@ -65,6 +68,9 @@ class BuildSystem:
 
     def needs_cargo(self):
         return bool(RUST_BUILDERS & set(_names(self.requires)))
+
+    def version_from_vcs(self):
+        return bool(SCM_VERSIONERS & set(_names(self.requires)))
 
 
 @dataclass
@@ -152,6 +158,16 @@ class Runner:
         flags = ["-I", "-B"] + (["-S"] if self.paths is not None else [])
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
         env["PIP_CONFIG_FILE"] = os.devnull  # a backend that runs pip gets no builder config
+        # maturin without cargo would download a Rust toolchain from outside the package index
+        # (puccinialin); the package needs Debian's cargo anyway (Build-Depends), so say that
+        env["MATURIN_NO_INSTALL_RUST"] = "1"
+        if self.paths:
+            # as in pypa/build's environment: the requirements' programs are on PATH (uv_build
+            # and maturin are executables their Python shims look up there), and a Python
+            # script among them imports from the layers
+            env["PATH"] = os.pathsep.join([str(p / "bin") for p in self.paths]
+                                          + [os.environ.get("PATH", os.defpath)])
+            env["PYTHONPATH"] = os.pathsep.join(str(p) for p in self.paths)
         try:
             proc = subprocess.run([self.python, *flags, "-c", hook, str(tmp / "request.json")],
                                   cwd=self.copy, env=env, stdin=subprocess.DEVNULL,
@@ -183,26 +199,30 @@ class Runner:
         error = first_line(result.get("error", ""))
         backend = self.system.backend
         if offline is not None:
-            top = self.system.module.split(".")[0]
-            pkg = _BACKEND_PACKAGES.get(top, "the Debian package that provides it")
-            debian = (f"Debian's python3 cannot import {backend!r} either ({error}): "
-                      f"apt-get install {pkg}, or" if result["stage"] == "import" else
-                      f"Debian's own {backend} failed instead ({error}):")
-            return MetadataError(f"{offline}; {debian} give wheels of "
-                                 f"{', '.join(self.system.requires)} with --find-links DIR "
+            pkg = _BACKEND_PACKAGES.get(self.system.module.split(".")[0])
+            wheels = (f"give wheels of {', '.join(offline.requirements)} with --find-links "
+                      f"DIR")
+            if result["stage"] == "import":
+                apt = f", or apt-get install {pkg}" if pkg else ""
+                return MetadataError(
+                    f"{offline.summary()}, and Debian's python3 cannot import {backend!r} "
+                    f"either ({error}): {offline.cause.fix}, or {wheels}{apt} "
+                    f"(full log: {path})")
+            return MetadataError(f"{offline.summary()}, and Debian's own {backend} failed "
+                                 f"instead ({error}): {offline.cause.fix}, or {wheels} "
                                  f"(full log: {path})")
         if result["stage"] == "import":
             return MetadataError(f"build backend {backend!r} cannot be imported from "
                                  f"build-system.requires ({error}); add the distribution that "
                                  f"provides it to build-system.requires (full log: {path})")
-        hint = ""
-        if "cargo" in result["output"] and any(
-                s in result["output"] for s in ("No such file", "not found", "could not find",
-                                                "Cargo metadata failed")):
-            hint = "it needs cargo (apt-get install cargo, or make the fields static); "
+        if self.system.needs_cargo() and not shutil.which("cargo"):
+            return MetadataError(f"reading the metadata with {backend} needs cargo, which is not "
+                                 f"installed ({error}); apt-get install cargo, or make the "
+                                 f"fields the backend computes static in [project] "
+                                 f"(full log: {path})")
         what = "setup.py/setup.cfg" if self.system.legacy else "the project's build config"
-        return MetadataError(f"reading the metadata with {backend} failed: {error}; {hint}fix "
-                             f"{what} (full log: {path})")
+        return MetadataError(f"reading the metadata with {backend} failed: {error}; fix {what} "
+                             f"(full log: {path})")
 
 
 def _isolated(work, copy, system, index, python):
@@ -232,9 +252,10 @@ def _debian(work, copy, system, python, offline):
         raise runner.failure(result, offline)
     dist = result.get("backend_dist")
     name = f"{dist[0]} {dist[1]}" if dist else system.module
-    log.warning("%s; reading the metadata with Debian's own %s (dist-packages) instead, which may "
-                "be older than the project needs: give a wheelhouse with --find-links DIR to use "
-                "the project's own backend", offline, name)
+    log.warning("%s: reading the metadata with Debian's own %s (dist-packages) instead, which "
+                "may be older than the project needs; %s, or give wheels of %s with --find-links "
+                "DIR to use the project's own backend", offline.summary(), name,
+                offline.cause.fix, ", ".join(offline.requirements))
     return runner, result, f"Debian's {name} (dist-packages)"
 
 
@@ -255,7 +276,7 @@ def read(project_dir, system, index, python, static_scripts=None):
         try:
             runner, result, label = _isolated(work, copy, system, index, python)
         except buildenv.Offline as exc:
-            runner, result, label = _debian(work, copy, system, python, str(exc))
+            runner, result, label = _debian(work, copy, system, python, exc)
         dist_info = Path(result["dist_info"])
         metadata = (dist_info / "METADATA").read_bytes().decode("utf-8", "replace")
         entry_points = dist_info / "entry_points.txt"

@@ -54,6 +54,9 @@ _UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connect
                           r"service not known|Temporary failure in name resolution|Network is "
                           r"unreachable|ConnectTimeoutError|Connection refused|No route to host|"
                           r"Read timed out|RemoteDisconnected|Connection reset by peer")
+_NETWORK_DETAIL = re.compile(r"Connection refused|Name or service not known|Temporary failure in "
+                             r"name resolution|Network is unreachable|No route to host|"
+                             r"Read timed out|Connection reset by peer|timed out")
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 
 
@@ -115,20 +118,28 @@ def cert_args(index):
 
 
 class PipFailed(MetadataError):
-    """pip could not install requirements; ``kind`` is network, missing or failed."""
+    """pip could not install requirements: `reason` (what happened), `fix`, the log's path;
+    `kind` is "network" (the index cannot be used), "missing" or "failed"."""
 
-    def __init__(self, message, kind, log_path=None):
-        super().__init__(message)
-        self.kind = kind
-        self.log_path = log_path
+    def __init__(self, reason, fix, kind, log_path=None):
+        log_part = f" (full log: {log_path})" if log_path else ""
+        super().__init__(f"{reason}; {fix}{log_part}")
+        self.reason, self.fix, self.kind, self.log_path = reason, fix, kind, log_path
 
 
 class Offline(MetadataError):
-    """The index cannot be used and no wheelhouse has the requirements."""
+    """The index cannot be used (`cause`, a network PipFailed) and no wheelhouse has the
+    requirements; `detail` says what the wheelhouses lacked."""
 
-    def __init__(self, message, requirements):
-        super().__init__(message)
-        self.requirements = requirements
+    def __init__(self, cause, requirements, detail):
+        super().__init__(f"{cause.reason} and {detail}; {cause.fix}, or give wheels of "
+                         f"{', '.join(requirements)} with --find-links DIR"
+                         + (f" (full log: {cause.log_path})" if cause.log_path else ""))
+        self.cause, self.requirements, self.detail = cause, requirements, detail
+
+    def summary(self):
+        """The cause without the fix, for messages that add their own."""
+        return f"{self.cause.reason} and {self.detail}"
 
 
 def save_log(text, what="metadata"):
@@ -139,36 +150,51 @@ def save_log(text, what="metadata"):
 
 
 def explain_pip(output, requirements, index, log_path, offline=False):
-    """One PipFailed naming what really happened, from pip's output."""
-    where = "the wheelhouses" if offline else "the package index"
-    full = f"(full log: {log_path})"
-    if not offline and _TLS.search(output):
-        bundle = index.ca_bundle or "pip's own"
-        return PipFailed(f"TLS verification with the package index failed "
-                         f"(CERTIFICATE_VERIFY_FAILED with CA bundle {bundle}); set "
-                         f"DH_PYRPATH_CA_BUNDLE to the CA bundle (PEM) that signs your network's "
-                         f"TLS proxy {full}", "network", log_path)
-    if not offline and _PROXY.search(output):
-        return PipFailed(f"the proxy refused the connection to the package index; check "
-                         f"https_proxy/http_proxy {full}", "network", log_path)
-    auth = None if offline else _AUTH.search(output)
-    if auth:
-        return PipFailed(f"the package index refused access (HTTP {auth[1] or auth[3]}); check "
-                         f"the credentials in --index-url or DH_PYRPATH_INDEX_URL {full}",
-                         "network", log_path)
-    if not offline and _UNREACHABLE.search(output):
-        return PipFailed(f"the package index is unreachable ({_UNREACHABLE.search(output)[0]}); "
-                         f"check the network and --index-url {full}", "network", log_path)
+    """One PipFailed naming what really happened, from pip's output. A TLS or proxy failure
+    also looks like "unreachable", so those are recognised first."""
+    if not offline:
+        if _TLS.search(output):
+            bundle = index.ca_bundle or "pip's own"
+            return PipFailed(f"TLS verification with the package index failed "
+                             f"(CERTIFICATE_VERIFY_FAILED with CA bundle {bundle})",
+                             "set DH_PYRPATH_CA_BUNDLE to the CA bundle (PEM) that signs your "
+                             "network's TLS proxy", "network", log_path)
+        if _PROXY.search(output):
+            return PipFailed("the proxy refused the connection to the package index",
+                             "check https_proxy/http_proxy", "network", log_path)
+        auth = _AUTH.search(output)
+        if auth:
+            return PipFailed(f"the package index refused access (HTTP {auth[1] or auth[3]})",
+                             "check the credentials in --index-url or DH_PYRPATH_INDEX_URL",
+                             "network", log_path)
+        down = _UNREACHABLE.search(output)
+        if down:
+            # the most telling words pip has for it, else the exception's name
+            words = _NETWORK_DETAIL.search(output)
+            detail = words[0] if words else down[0]
+            return PipFailed(f"the package index is unreachable ({detail})",
+                             "check the network and --index-url", "network", log_path)
     missing = _NO_MATCH.search(output)
     if missing:
-        return PipFailed(f"no distribution matches {missing[1]} on {where}", "missing",
-                         log_path)
+        return PipFailed(f"no distribution matches {missing[1]} on "
+                         f"{'the wheelhouses' if offline else 'the package index'}",
+                         "check the name and version", "missing", log_path)
     errors = [ln.strip() for ln in output.splitlines() if ln.startswith("ERROR")]
-    last = " ".join((errors[-1] if errors else f"pip failed: {', '.join(requirements)}").split())
-    if "No module named pip" in output:
-        last += " (install python3-pip)"
-    return PipFailed(f"pip could not install {', '.join(requirements)}: {last[:300]} {full}",
+    last = " ".join((errors[-1] if errors else "pip failed").split())[:300]
+    fix = "install python3-pip" if "No module named pip" in output else \
+        "see pip's log for why"
+    return PipFailed(f"pip could not install {', '.join(requirements)} ({last})", fix,
                      "failed", log_path)
+
+
+def _origin(output):
+    """Where pip took what it installed, from its log: files of a --find-links directory are
+    "Processing <path>", the index's are "Downloading ..." or "Using cached ..."."""
+    local = re.search(r"^Processing \.?/", output, re.M)
+    remote = re.search(r"^\s*(Downloading|Using cached) ", output, re.M)
+    if local and remote:
+        return "the package index and a wheelhouse"
+    return "a wheelhouse" if local else "the package index"
 
 
 def verified_wheels(cache_dir, into):
@@ -215,15 +241,16 @@ class Environment:
                                   timeout=PIP_TIMEOUT, cwd=self.root)
         except subprocess.TimeoutExpired:
             raise PipFailed(f"pip did not install {', '.join(requirements)} within "
-                            f"{PIP_TIMEOUT} s; check the network and the package index",
+                            f"{PIP_TIMEOUT} s", "check the network and the package index",
                             "network") from None
         except OSError as exc:
             raise MetadataError(f"cannot run {self.python} -m pip: {exc.strerror}; install "
                                 f"python3-pip") from None
+        output = proc.stdout.decode("utf-8", "replace")
         if proc.returncode != 0:
-            output = proc.stdout.decode("utf-8", "replace")
             raise explain_pip(output, requirements, self.index, save_log(output, "pip"),
                               offline)
+        return output
 
     def install(self, requirements, what):
         """Install `requirements` into a new layer; versions already installed in earlier
@@ -237,33 +264,28 @@ class Environment:
             constraints = self.root / f"constraints{len(self.paths)}.txt"
             constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())))
         try:
-            self._pip(target, requirements, self.index.find_links, False, constraints)
-            origin = "the package index"
+            output = self._pip(target, requirements, self.index.find_links, False, constraints)
         except PipFailed as exc:
             if exc.kind == "missing":
-                raise PipFailed(f"{exc}; fix {what}", "missing") from None
+                raise PipFailed(exc.reason, f"fix {what}", "missing") from None
             if exc.kind != "network":
                 raise
-            origin = "a wheelhouse"
-            self._offline(target, requirements, constraints, exc)
+            output = self._offline(target, requirements, constraints, exc)
         self.paths.append(target)
-        self.origins.append(origin)
+        self.origins.append(_origin(output))
 
     def _offline(self, target, requirements, constraints, cause):
         links = list(self.index.find_links)
         if self.index.wheel_cache:
             links.append(verified_wheels(self.index.wheel_cache, self.root / "wheel-cache"))
         if not links:
-            raise Offline(f"{cause} and no wheelhouse is given (--find-links DIR or "
-                          f"DH_PYRPATH_FIND_LINKS with wheels of {', '.join(requirements)})",
-                          requirements)
-        log.info("%s; trying the wheelhouses", cause)
+            raise Offline(cause, requirements, "no wheelhouse is given")
+        log.info("%s; trying the wheelhouses", cause.reason)
         try:
-            self._pip(target, requirements, links, True, constraints)
+            return self._pip(target, requirements, links, True, constraints)
         except PipFailed as exc:
-            raise Offline(f"{cause} and the wheelhouses lack what is needed ({exc}); add "
-                          f"wheels of {', '.join(requirements)} to a --find-links directory",
-                          requirements) from None
+            raise Offline(cause, requirements, f"the wheelhouses lack them ({exc.reason})") \
+                from None
 
     def installed(self):
         """{canonical name: version} of every distribution in the layers."""

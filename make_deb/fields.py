@@ -60,6 +60,7 @@ class Settings:
     requires_python: str | None
     pinned: list | None = None
     needs_cargo: bool = False       # a Rust build backend: Build-Depends gets cargo
+    version_from_vcs: bool = False  # setuptools-scm: debian/rules gives it the version
     warnings: list = field(default_factory=list)
     services: svc.ServiceSet | None = None
 
@@ -355,5 +356,6 @@ def resolve(meta, opts, project_dir, prompter=None):
         date=rfc5322_date(ts), year=year, console_scripts=scripts, links=not opts.no_links,
         install_root=opts.install_root, python_source=opts.python_source,
         index_url=opts.index_url, requires_dist=list(meta.requires_dist),
-        requires_python=meta.requires_python, needs_cargo=meta.needs_cargo, warnings=warnings,
+        requires_python=meta.requires_python, needs_cargo=meta.needs_cargo,
+        version_from_vcs=meta.version_from_vcs, warnings=warnings,
         services=services)

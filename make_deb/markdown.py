@@ -41,6 +41,8 @@ class _Links:
         if not text:
             return ""  # a badge: an image inside a link
         url = href.strip()
+        if url == f"mailto:{text}":
+            return f"<{text}>"  # an email autolink, as it was written
         if self.urls == "none" or not re.match(r"https?://\S+$", url):
             return text
         key = url.rstrip("/")

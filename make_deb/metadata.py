@@ -58,6 +58,7 @@ class ProjectMetadata:
     description_content_type: str = ""   # "text/markdown", "text/x-rst", ... or unknown
     scripts_from: str = "[project.scripts] in pyproject.toml"
     needs_cargo: bool = False            # a Rust build backend (maturin, setuptools-rust)
+    version_from_vcs: bool = False       # setuptools-scm and friends
 
     def license_text(self, project_dir):
         """Text of the first license file that exists, decoded leniently (old files are often
@@ -112,6 +113,7 @@ def read(project_dir, index=None, python=None):
         meta.license_files = [f for f in meta.license_files if (project_dir / f).is_file()] \
             or _find_license_files(project_dir)
     meta.needs_cargo = system.needs_cargo()
+    meta.version_from_vcs = system.version_from_vcs()
     return meta
 
 

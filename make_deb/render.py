@@ -124,6 +124,7 @@ def context(s):
         "prefix": s.prefix, "python_source": s.python_source, "index_url": s.index_url,
         "requires_python": s.requires_python, "distribution": s.distribution,
         "make_deb_version": __version__, "year": s.year,
+        "version_from_vcs": s.version_from_vcs,
     }
     ctx.update(service_context(s))
     return ctx
