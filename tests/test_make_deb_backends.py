@@ -72,28 +72,46 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DH_PYRPATH_CACHE_DIR", str(tmp_path / "no-cache"))
 
 
+@pytest.fixture(scope="module")
+def read_once(tmp_path_factory):
+    """Each backend fixture read once (about 3 s each: pip, then the hooks), from a copy, with
+    the project tree before and after."""
+    cache = {}
+
+    def read(name):
+        if name not in cache:
+            path = project(tmp_path_factory.mktemp("backend"), name)
+            before = tree(path)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("DH_PYRPATH_CACHE_DIR", str(path.parent / "no-cache"))
+                for var in ("DH_PYRPATH_INDEX_URL", "DH_PYRPATH_FIND_LINKS"):
+                    mp.delenv(var, raising=False)
+                meta = metadata.read(path)
+            cache[name] = (meta, before, tree(path))
+        return cache[name]
+    return read
+
+
 @pytest.mark.parametrize("name", BACKENDS)
-def test_each_backend_at_its_pinned_version(tmp_path, clean_env, name):
+def test_each_backend_at_its_pinned_version(read_once, name):
     dist_name, version, scripts, scripts_from, pinned = BACKENDS[name]
-    path = project(tmp_path, name)
-    before = tree(path)
-    meta = metadata.read(path)
+    meta, before, after = read_once(name)
     assert (meta.name, meta.version) == (dist_name, version)
     assert meta.console_scripts == scripts
     assert meta.scripts_from.startswith(scripts_from)
     assert f"{pinned} from the package index" in meta.source, meta.source
     assert meta.summary.startswith("Print where the private interpreter lives")
-    assert tree(path) == before  # no egg-info, no build/, no __pycache__
+    assert after == before  # no egg-info, no build/, no __pycache__
 
 
-def test_hatchling_reads_a_classifier_bookworms_hatchling_rejects(tmp_path, clean_env):
-    meta = metadata.read(project(tmp_path, "hatch_tool"))
+def test_hatchling_reads_a_classifier_bookworms_hatchling_rejects(read_once):
+    meta = read_once("hatch_tool")[0]
     assert "Programming Language :: Python :: 3.14" in meta.classifiers
     assert meta.license_expression == "MIT"
 
 
-def test_poetry_core_2_fills_dynamic_fields(tmp_path, clean_env):
-    meta = metadata.read(project(tmp_path, "poetry2_tool"))
+def test_poetry_core_2_fills_dynamic_fields(read_once):
+    meta = read_once("poetry2_tool")[0]
     assert "Topic :: Utilities" in meta.classifiers
     assert meta.maintainers[0].email == "frances@example.org"
 
