@@ -380,7 +380,7 @@ def test_shapes_end_to_end_files(tmp_path, run, shape):
     assert (project / f"debian/{package}.links").read_text().splitlines() == [
         f"opt/{package}/bin/{s} usr/bin/{s}" for s in scripts]
     assert after["debian/rules"][1] == 0o755
-    assert f"make-deb: wrote debian/changelog" in proc.stdout
+    assert "make-deb: wrote debian/changelog" in proc.stdout
 
 
 # ------------------------------------------------------------------ force and dry run
