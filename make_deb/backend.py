@@ -48,7 +48,7 @@ _SKIP_TOP = {"debian", "build", "dist", ".tox", ".nox", ".venv", "venv", "node_m
 _BACKEND_PACKAGES = {"setuptools": "python3-setuptools", "flit_core": "flit",
                      "hatchling": "python3-hatchling", "poetry": "python3-poetry-core",
                      "pdm": "python3-pdm-backend", "mesonpy": "python3-mesonpy",
-                     "scikit_build_core": "python3-scikit-build-core", "maturin": "python3-maturin"}
+                     "scikit_build_core": "python3-scikit-build-core"}
 
 
 @dataclass

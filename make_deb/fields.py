@@ -342,6 +342,9 @@ def resolve(meta, opts, project_dir, prompter=None):
                f"private CPython interpreter under {prefix}, isolated "
                f"from the system Python.")
     services = svc.resolve(opts, package, prefix, scripts, summary, project_dir)
+    holders, warning = upstream_info.holders(meta, license_text, project_dir, year)
+    if warning:
+        warnings.append(warning)
     return Settings(
         project_name=meta.name or package, source=source, package=package,
         upstream_version=upstream, version=version, maintainer_name=name,
@@ -350,7 +353,7 @@ def resolve(meta, opts, project_dir, prompter=None):
                                      meta.description_content_type, meta.name or package,
                                      [homepage] if homepage else []),
         homepage=homepage, license=lic,
-        copyright_holders=upstream_info.holders(meta, license_text, project_dir),
+        copyright_holders=holders,
         upstream_contact=upstream_info.contact(meta), section=opts.section,
         distribution=opts.distribution,
         date=rfc5322_date(ts), year=year, console_scripts=scripts, links=not opts.no_links,

@@ -3,8 +3,9 @@ and how to reach the project. All of it is the project's, never the Debian maint
 today's date.
 
 Copyright: the license file's own ``Copyright ...`` lines; else the authors from the metadata
-with the year of the project's first commit (in a git checkout); else the authors alone (a
-DEP-5 Copyright field needs no year, and a guessed one would be wrong).
+with the year of the project's first commit (in a git checkout); else, as the last resort and
+with a warning, with the year of the packaging (SOURCE_DATE_EPOCH): lintian wants a year, and
+nothing in the project tells it.
 """
 import re
 import subprocess
@@ -55,16 +56,21 @@ def first_commit_year(project_dir):
     return time.gmtime(min(stamps)).tm_year if stamps else None
 
 
-def holders(meta, license_text, project_dir):
-    """The Copyright field's lines."""
+def holders(meta, license_text, project_dir, packaging_year):
+    """The Copyright field's lines, and a warning when the year is only the packaging's."""
     found = license_holders(license_text)
     if found:
-        return found
+        return found, None
     names = [clean_name(p.name) for p in meta.authors + meta.maintainers if clean_name(p.name)]
     names = list(dict.fromkeys(names))[:MAX_HOLDERS] or \
         [f"The {meta.name or 'upstream'} authors"]
     year = first_commit_year(project_dir)
-    return [f"{year} {name}" if year else name for name in names]
+    warning = None
+    if year is None:
+        year = packaging_year
+        warning = (f"neither a license file nor a git history gives the project's copyright "
+                   f"year: debian/copyright says {year}, the packaging's; correct it there")
+    return [f"{year} {name}" for name in names], warning
 
 
 def contact(meta):

@@ -358,8 +358,6 @@ SHAPES = {
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_shapes_end_to_end_files(tmp_path, run, shape):
-    if shape == "flit_tool":
-        pytest.importorskip("flit_core", reason="Debian package 'flit' provides flit_core")
     package, version, license_, scripts = SHAPES[shape]
     project = tmp_path / shape
     shutil.copytree(FIXTURES / shape, project)

@@ -20,8 +20,6 @@ def shapes(tmp_path_factory):
     """Read each fixture once (the backend hook costs about a second) from a pristine copy."""
     out = {}
     for name in ("setuppy_kwargs", "setupcfg_only", "pep621_setuptools", "flit_tool"):
-        if name == "flit_tool":
-            pytest.importorskip("flit_core", reason="Debian package 'flit' provides flit_core")
         copy = tmp_path_factory.mktemp("shape") / name
         shutil.copytree(FIXTURES / name, copy)
         before = tree(copy)

@@ -334,15 +334,18 @@ def test_license_holders(text, holders):
     assert upstream.license_holders(text) == holders
 
 
-def test_holders_year_from_the_first_commit_else_none(tmp_path):
+def test_holders_year_from_the_license_then_git_then_the_packaging(tmp_path):
     meta = ProjectMetadata(name="p", version="1", authors=[Person("Ada Lovelace", "a@x.org")])
-    assert upstream.holders(meta, "no copyright line here", tmp_path) == ["Ada Lovelace"]
+    assert upstream.holders(meta, "Copyright (c) 2012 Ada L.", tmp_path, 2030) == \
+        (["2012 Ada L."], None)
+    holders, warning = upstream.holders(meta, "no copyright line here", tmp_path, 2030)
+    assert holders == ["2030 Ada Lovelace"] and "says 2030, the packaging's" in warning
     (tmp_path / "f").write_text("x")
     from test_make_deb_backends import git_checkout
     git_checkout(tmp_path, date="2017-05-04T10:00:00+00:00")
-    assert upstream.holders(meta, None, tmp_path) == ["2017 Ada Lovelace"]
-    assert upstream.holders(ProjectMetadata(name="p", version="1"), None, tmp_path) == \
-        ["2017 The p authors"]
+    assert upstream.holders(meta, None, tmp_path, 2030) == (["2017 Ada Lovelace"], None)
+    assert upstream.holders(ProjectMetadata(name="p", version="1"), None, tmp_path, 2030) == \
+        (["2017 The p authors"], None)
 
 
 def test_upstream_contact_is_the_project_maintainer_else_author():
