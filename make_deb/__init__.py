@@ -6,7 +6,9 @@ except (ImportError, PackageNotFoundError):  # running from a source checkout
     __version__ = "0.1.0"
 
 from .errors import (MakeDebError, MetadataError, MissingFieldsError, NamingError,  # noqa: E402
-                     OutputError, RequirementsError, TemplateError, UsageError, VersionError)
+                     OutputError, PythonSourceError, RequirementsError, TemplateError,
+                     UsageError, VersionError)
 
 __all__ = ["MakeDebError", "MetadataError", "MissingFieldsError", "NamingError", "OutputError",
-           "RequirementsError", "TemplateError", "UsageError", "VersionError", "__version__"]
+           "PythonSourceError", "RequirementsError", "TemplateError", "UsageError",
+           "VersionError", "__version__"]

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import __version__, fields, metadata, render, requirements
+from . import __version__, buildenv, fields, metadata, python_source, render, requirements
 from .errors import MakeDebError
 
 PROG = "make-deb"
@@ -59,9 +59,10 @@ def build_parser():
     f.add_argument("--distribution", metavar="DIST", default="unstable",
                    help="changelog distribution (default: %(default)s)")
     d = p.add_argument_group("dh_pyrpath settings")
-    d.add_argument("--python-source", metavar="SOURCE", default=fields.DEFAULT_PYTHON_SOURCE,
-                   help="CPython to build: debian:<source package> or a tarball path/URL "
-                        "(default: %(default)s)")
+    d.add_argument("--python-source", metavar="SOURCE",
+                   help="CPython to build: debian:python3.X (written pinned to the newest "
+                        "revision the archive serves), debian:python3.X=<revision>, or a "
+                        "tarball path/URL (default: the host's default python3)")
     d.add_argument("--install-root", metavar="DIR", default=fields.DEFAULT_INSTALL_ROOT,
                    help="the package installs into DIR/<package> (default: %(default)s)")
     d.add_argument("--no-links", action="store_true",
@@ -70,7 +71,11 @@ def build_parser():
                    help="also write debian/deb-requirements.txt with the dependencies pinned "
                         "by pip (needs the index)")
     d.add_argument("--index-url", metavar="URL",
-                   help="package index for --requirements, also written for dh_pyrpath")
+                   help="package index for the build backend and --requirements, also written "
+                        "for dh_pyrpath (default: DH_PYRPATH_INDEX_URL, else pip's)")
+    d.add_argument("--find-links", metavar="DIR", action="append", default=[],
+                   help="directory of wheels for the project's build backend, used when the "
+                        "index is unreachable; repeatable (also DH_PYRPATH_FIND_LINKS)")
     s = p.add_argument_group("services (see docs/services.md)")
     s.add_argument("--service", metavar="[NAME=]COMMAND", action="append",
                    help="run COMMAND (a console script, with arguments, or 'python3 -m MODULE') "
@@ -110,16 +115,23 @@ def run(opts):
     templates = render.check_templates_dir(opts.templates)
     if not opts.dry_run:
         render.check_overwrite(project, render.FIXED_OUTPUTS, opts.force)
+    index = buildenv.IndexSettings.from_options(opts.index_url, opts.find_links)
     log.info("reading metadata of %s", project)
-    meta = metadata.read(project)
+    meta = metadata.read(project, index)
     log.info("metadata from %s: %s %s", meta.source, meta.name, meta.version)
+    if meta.console_scripts:
+        log.info("console scripts from %s: %s", meta.scripts_from,
+                 ", ".join(sorted(meta.console_scripts)))
     settings = fields.resolve(meta, opts, project, _prompter() if _interactive(opts) else None)
     for warning in settings.warnings:
         log.warning("%s", warning)
+    settings.python_source = python_source.pin(settings.python_source)
+    fields.check_requires_python(meta.requires_python, settings.python_source)
+    log.info("python-source: %s", settings.python_source)
     if opts.requirements:
         log.info("pinning %d dependencies with pip", len(settings.requires_dist))
         settings.pinned = requirements.pin(settings.requires_dist, settings.python_source,
-                                           settings.index_url)
+                                           index)
     files = render.render(settings, templates)
     staged = render.stage(files)  # rendered into a temporary directory ...
     try:

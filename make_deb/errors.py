@@ -45,3 +45,7 @@ class OutputError(MakeDebError):
 
 class RequirementsError(MakeDebError):
     """Pinning the dependencies with pip failed."""
+
+
+class PythonSourceError(MakeDebError):
+    """The CPython source cannot be resolved (no deb-src entries, unknown source, ...)."""

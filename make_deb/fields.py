@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from . import description as desc
-from . import licenses
+from . import licenses, python_source
+from . import upstream as upstream_info
 from . import services as svc
 from .errors import (MetadataError, MissingFieldsError, NamingError, UsageError,
                      VersionError)
 from .naming import check_package_name, debian_version, package_name, parse_pep440
 
 STANDARDS_VERSION = "4.6.2"
-DEFAULT_PYTHON_SOURCE = "debian:python3.11"
 DEFAULT_INSTALL_ROOT = "/opt"
 # dh_pyrpath patches the prefix into libpython's compiled-in strings: it cannot grow past this.
 MAX_PREFIX_LEN = 100
@@ -59,6 +59,8 @@ class Settings:
     requires_dist: list
     requires_python: str | None
     pinned: list | None = None
+    needs_cargo: bool = False       # a Rust build backend: Build-Depends gets cargo
+    version_from_vcs: bool = False  # setuptools-scm: debian/rules gives it the version
     warnings: list = field(default_factory=list)
     services: svc.ServiceSet | None = None
 
@@ -73,9 +75,7 @@ class Settings:
 
 # ------------------------------------------------------------------ small validators
 
-def clean_name(value):
-    """A person's name fit for Maintainer: one line, no address punctuation."""
-    return " ".join(re.sub(r"[<>,;\"]", " ", desc.one_line(value or "")).split())
+clean_name = upstream_info.clean_name
 
 
 def valid_email(value):
@@ -124,10 +124,11 @@ def check_install_root(value):
 
 
 def check_python_source(value):
-    if not value or any(c.isspace() for c in value):
-        raise UsageError(f"--python-source {value!r} must be one word, e.g. "
-                         f"{DEFAULT_PYTHON_SOURCE} or a path or URL of a CPython tarball")
-    return value
+    """--python-source, or the host's default python3 when none is given."""
+    if value is not None and (not value or any(c.isspace() for c in value)):
+        raise UsageError(f"--python-source {value!r} must be one word, e.g. debian:python3.13 "
+                         f"or a path or URL of a CPython tarball")
+    return python_source.requested(value)
 
 
 def check_url(value, where):
@@ -165,18 +166,15 @@ def early_checks(opts):
         raise UsageError(f"--distribution {opts.distribution!r} is not a distribution name; "
                          f"use e.g. --distribution unstable")
     opts.install_root = check_install_root(opts.install_root)
-    check_python_source(opts.python_source)
+    opts.python_source = check_python_source(opts.python_source)
     source_date()
     svc.early_checks(opts)
 
 
-def _python_minor(python_source):
-    m = re.search(r"(?<![\d.])(\d)\.(\d{1,2})(?!\d)", python_source)
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def check_requires_python(spec, python_source):
-    """Fail early when the interpreter dh_pyrpath will build cannot run the project."""
+def check_requires_python(spec, source):
+    """Fail early when the interpreter dh_pyrpath will build cannot run the project: the exact
+    version when the source pins one (debian:python3.X=<revision>, Python-X.Y.Z.tgz), else any
+    release of its X.Y."""
     if not spec:
         return
     try:
@@ -184,14 +182,15 @@ def check_requires_python(spec, python_source):
     except InvalidSpecifier:
         raise MetadataError(f"Requires-Python {spec!r} is not a valid version specifier; "
                             f"fix requires-python / python_requires") from None
-    minor = _python_minor(python_source)
-    if minor is None:
+    version = python_source.version(source)
+    if version is None:
         return
-    candidates = [f"{minor[0]}.{minor[1]}.{patch}" for patch in range(0, 30)]
+    candidates = [python_source.dotted(version)] if len(version) > 2 else \
+        [f"{version[0]}.{version[1]}.{patch}" for patch in range(0, 30)]
     if not any(specifier.contains(c, prereleases=True) for c in candidates):
         raise MetadataError(
-            f"the project requires Python {spec} but --python-source {python_source} is Python "
-            f"{minor[0]}.{minor[1]}; pass a matching --python-source (e.g. "
+            f"the project requires Python {spec} but --python-source {source} is Python "
+            f"{python_source.dotted(version)}; pass a matching --python-source (e.g. "
             f"debian:python3.X for another Debian python3.X source package)")
 
 
@@ -226,18 +225,6 @@ def _metadata_person(meta):
         if person.name or person.email:
             return clean_name(person.name), valid_email(person.email)
     return "", ""
-
-
-def _copyright_holders(meta, license_text, year, fallback):
-    holders = []
-    for line in (license_text or "").splitlines():
-        m = re.match(r"^\s*Copyright\s*(?:\([cC]\)|©)?\s*(?:\([cC]\)|©)?\s*(\d.*\S)\s*$", line)
-        if m and len(m.group(1)) < 120:
-            holders.append(" ".join(m.group(1).split()))
-    if holders:
-        return list(dict.fromkeys(holders))[:10]
-    names = [clean_name(p.name) for p in meta.authors if clean_name(p.name)]
-    return [f"{year} {name}" for name in names[:10]] or [f"{year} {fallback}"]
 
 
 # ------------------------------------------------------------------ the resolution
@@ -315,7 +302,9 @@ def resolve(meta, opts, project_dir, prompter=None):
                                 valid_email)
         if not summary:
             summary = prompter.ask("One-line description",
-                                   desc.first_sentence(meta.description), desc.synopsis)
+                                   desc.first_sentence(meta.description,
+                                                       meta.description_content_type),
+                                   desc.synopsis)
     if not name:
         missing.append("maintainer name (--maintainer-name or DEBFULLNAME)")
     if not mail:
@@ -353,17 +342,23 @@ def resolve(meta, opts, project_dir, prompter=None):
                f"private CPython interpreter under {prefix}, isolated "
                f"from the system Python.")
     services = svc.resolve(opts, package, prefix, scripts, summary, project_dir)
-    up_name, up_mail = meta_name, meta_mail
-    contact = f"{up_name} <{up_mail}>" if up_name and up_mail else f"{name} <{mail}>"
+    holders, warning = upstream_info.holders(meta, license_text, project_dir, year)
+    if warning:
+        warnings.append(warning)
     return Settings(
         project_name=meta.name or package, source=source, package=package,
         upstream_version=upstream, version=version, maintainer_name=name,
         maintainer_email=mail, synopsis=summary,
-        extended_lines=desc.extended(meta.description, summary, trailer, original_summary),
-        homepage=homepage,
-        license=lic, copyright_holders=_copyright_holders(meta, license_text, year, name),
-        upstream_contact=contact, section=opts.section, distribution=opts.distribution,
+        extended_lines=desc.extended(meta.description, summary, trailer, original_summary,
+                                     meta.description_content_type, meta.name or package,
+                                     [homepage] if homepage else []),
+        homepage=homepage, license=lic,
+        copyright_holders=holders,
+        upstream_contact=upstream_info.contact(meta), section=opts.section,
+        distribution=opts.distribution,
         date=rfc5322_date(ts), year=year, console_scripts=scripts, links=not opts.no_links,
         install_root=opts.install_root, python_source=opts.python_source,
         index_url=opts.index_url, requires_dist=list(meta.requires_dist),
-        requires_python=meta.requires_python, warnings=warnings, services=services)
+        requires_python=meta.requires_python, needs_cargo=meta.needs_cargo,
+        version_from_vcs=meta.version_from_vcs, warnings=warnings,
+        services=services)

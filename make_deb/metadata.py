@@ -4,24 +4,19 @@ Two routes, both yielding :class:`ProjectMetadata`:
 
 * static: ``pyproject.toml`` with a PEP 621 ``[project]`` table whose ``dynamic`` list names none
   of the fields we use is read directly with tomllib (no subprocess, no backend needed);
-* backend: everything else (setup.py, setup.cfg, dynamic fields) goes through the PEP 517 hook
-  ``prepare_metadata_for_build_wheel`` of the project's own backend, run by the system python3 in
-  a *copy* of the project, so no ``*.egg-info`` or ``build/`` ever appears in the user's tree.
+* backend: everything else (setup.py, setup.cfg, dynamic fields) goes through the project's own
+  PEP 517 backend in an isolated environment, in a *copy* of the project (backend.py).
 """
 import configparser
 import email.parser
 import email.policy
 import email.utils
-import json
-import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import backend, buildenv, markdown
 from .errors import MetadataError
 
 try:
@@ -29,20 +24,10 @@ try:
 except ImportError:  # Python < 3.11
     import tomli as tomllib
 
-LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
-HOOK_TIMEOUT = 300
 # Fields of [project] this tool uses; if any is dynamic the backend has to compute it.
 USED_FIELDS = {"name", "version", "description", "readme", "authors", "maintainers", "license",
                "license-files", "classifiers", "urls", "dependencies", "requires-python",
                "scripts"}
-# Never copied when reading metadata: build output, caches, virtualenvs, our own debian/.
-_SKIP_TOP = {"debian", "build", "dist", ".tox", ".nox", ".venv", "venv", "node_modules", ".eggs",
-             ".mypy_cache", ".pytest_cache", ".ruff_cache", ".cache", ".pybuild"}
-# Debian package that provides a backend, for the "not installed" message.
-_BACKEND_PACKAGES = {"setuptools": "python3-setuptools", "flit_core": "flit",
-                     "hatchling": "python3-hatchling", "poetry": "python3-poetry-core",
-                     "pdm": "python3-pdm-pep517", "mesonpy": "python3-mesonpy",
-                     "scikit_build_core": "python3-scikit-build-core", "maturin": "python3-maturin"}
 _LICENSE_GLOBS = ("LICEN[CS]E*", "COPYING*", "licen[cs]e*", "copying*", "License*")
 
 
@@ -70,14 +55,22 @@ class ProjectMetadata:
     requires_python: str | None = None
     console_scripts: dict = field(default_factory=dict)
     source: str = ""
+    description_content_type: str = ""   # "text/markdown", "text/x-rst", ... or unknown
+    scripts_from: str = "[project.scripts] in pyproject.toml"
+    needs_cargo: bool = False            # a Rust build backend (maturin, setuptools-rust)
+    version_from_vcs: bool = False       # setuptools-scm and friends
 
     def license_text(self, project_dir):
         """Text of the first license file that exists, decoded leniently (old files are often
-        Latin-1; losing a © is worse than guessing the encoding)."""
+        Latin-1; losing a © is worse than guessing the encoding); a markdown file (LICENSE.md)
+        as plain text, so that no markup lands in debian/copyright."""
         for rel in self.license_files:
             path = Path(project_dir, rel)
             if path.is_file():
-                return read_text_lenient(path)
+                text = read_text_lenient(path)
+                if path.suffix.lower() in markdown.SUFFIXES:
+                    text = markdown.to_text(text)
+                return text
         return None
 
 
@@ -89,8 +82,10 @@ def read_text_lenient(path):
         return data.decode("latin-1")
 
 
-def read(project_dir, python=None):
-    """Metadata of the project in ``project_dir``; raises MetadataError with the fix."""
+def read(project_dir, index=None, python=None):
+    """Metadata of the project in ``project_dir``; raises MetadataError with the fix.
+
+    `index` (buildenv.IndexSettings) says where a backend's build requirements come from."""
     project_dir = Path(project_dir)
     if not project_dir.is_dir():
         raise MetadataError(f"{project_dir} is not a directory; run make-deb in (or point it at) "
@@ -104,17 +99,21 @@ def read(project_dir, python=None):
         dynamic = project.get("dynamic", [])
         if not isinstance(dynamic, list) or not all(isinstance(d, str) for d in dynamic):
             raise MetadataError("pyproject.toml: [project] dynamic must be a list of strings")
-        if not USED_FIELDS & set(dynamic):
-            meta = _static(project_dir, project)
-            meta.license_files = meta.license_files or _find_license_files(project_dir)
-            return meta
     elif not has_setup and "build-system" not in pyproject:
         raise MetadataError(
             f"no Python project metadata in {project_dir} (no setup.py, setup.cfg or "
             f"pyproject.toml with [project] or [build-system]); run make-deb in the project root")
-    meta = _from_backend(project_dir, pyproject, python or sys.executable)
-    meta.license_files = [f for f in meta.license_files if (project_dir / f).is_file()] \
-        or _find_license_files(project_dir)
+    system = backend.build_system(pyproject)
+    if project is not None and not USED_FIELDS & set(dynamic):
+        meta = _static(project_dir, project)
+        meta.license_files = meta.license_files or _find_license_files(project_dir)
+    else:
+        index = index or buildenv.IndexSettings.from_options()
+        meta = _from_backend(project_dir, pyproject, system, index, python or sys.executable)
+        meta.license_files = [f for f in meta.license_files if (project_dir / f).is_file()] \
+            or _find_license_files(project_dir)
+    meta.needs_cargo = system.needs_cargo()
+    meta.version_from_vcs = system.version_from_vcs()
     return meta
 
 
@@ -181,11 +180,14 @@ def _static(project_dir, p):
     readme = p.get("readme")
     if isinstance(readme, str):
         meta.description = _read_project_file(project_dir, readme, "readme")
+        meta.description_content_type = _content_type(readme)
     elif isinstance(readme, dict):
         if "file" in readme:
             meta.description = _read_project_file(project_dir, str(readme["file"]), "readme")
         else:
             meta.description = _expect(readme.get("text"), str, "readme.text") or ""
+        meta.description_content_type = str(readme.get("content-type") or "") or \
+            _content_type(str(readme.get("file", "")))
     elif readme is not None:
         raise MetadataError("pyproject.toml: [project] readme must be a path or a table")
     lic = p.get("license")
@@ -217,6 +219,13 @@ def _static(project_dir, p):
     return meta
 
 
+def _content_type(path):
+    """PEP 621's content types of readme files by suffix (backends use the same rule)."""
+    suffix = Path(path).suffix.lower()
+    return {".md": "text/markdown", ".markdown": "text/markdown", ".rst": "text/x-rst",
+            ".txt": "text/plain"}.get(suffix, "")
+
+
 def pick_homepage(home_page, urls):
     candidates = [home_page] if home_page else []
     ranked = sorted(urls.items(), key=lambda kv: _url_rank(kv[0]))
@@ -236,106 +245,24 @@ def _url_rank(label):
 
 # ---------------------------------------------------------------- PEP 517 backend route
 
-def _copy_ignore(root):
-    def ignore(directory, names):
-        skipped = set()
-        for name in names:
-            path = os.path.join(directory, name)
-            if (directory == root and name in _SKIP_TOP) or name == "__pycache__" \
-                    or name.endswith(".egg-info"):
-                skipped.add(name)
-            elif not (os.path.islink(path) or os.path.isfile(path) or os.path.isdir(path)):
-                skipped.add(name)  # sockets, fifos: copying a fifo would block forever
-        return skipped
-    return ignore
-
-
-def _from_backend(project_dir, pyproject, python):
-    system = pyproject.get("build-system", {})
-    if not isinstance(system, dict):
-        raise MetadataError("pyproject.toml: [build-system] must be a table; see PEP 518")
-    backend = system.get("build-backend") or LEGACY_BACKEND
-    backend_path = system.get("backend-path", [])
-    requires = system.get("requires", ["setuptools>=40.8.0"])
-    if not isinstance(backend, str) or not isinstance(backend_path, list) \
-            or not isinstance(requires, list):
-        raise MetadataError("pyproject.toml: [build-system] build-backend must be a string, "
-                            "requires and backend-path arrays of strings; see PEP 517/518")
-    with tempfile.TemporaryDirectory(prefix="make-deb-meta-") as tmp:
-        tmp = Path(tmp)
-        copy = tmp / "project"
-        try:
-            shutil.copytree(project_dir, copy, symlinks=True,
-                            ignore=_copy_ignore(str(project_dir)))
-        except (OSError, shutil.Error) as exc:
-            raise MetadataError(f"cannot copy the project to read its metadata: "
-                                f"{_first_line(str(exc))}; check file permissions") from None
-        (tmp / "metadata").mkdir()
-        (tmp / "wheel").mkdir()
-        request = {"backend": backend, "backend_path": [str(b) for b in backend_path],
-                   "requires": [str(r) for r in requires], "metadata_dir": str(tmp / "metadata"),
-                   "wheel_dir": str(tmp / "wheel"), "result": str(tmp / "result.json")}
-        (tmp / "request.json").write_text(json.dumps(request), encoding="utf-8")
-        hook = Path(__file__).with_name("_hook.py").read_text(encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME",)}
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        try:
-            proc = subprocess.run([python, "-c", hook, str(tmp / "request.json")], cwd=copy,
-                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=HOOK_TIMEOUT)
-            output = proc.stdout.decode("utf-8", "replace")
-        except subprocess.TimeoutExpired as exc:
-            log = _save_log((exc.stdout or b"").decode("utf-8", "replace"))
-            raise MetadataError(f"{backend} did not finish reading the metadata within "
-                                f"{HOOK_TIMEOUT} s; does setup.py wait for input or the "
-                                f"network? (full log: {log})") from None
-        except OSError as exc:
-            raise MetadataError(f"cannot run {python} to read the metadata: {exc.strerror}; "
-                                f"install python3") from None
-        try:
-            result = json.loads((tmp / "result.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            log = _save_log(output)
-            raise MetadataError(f"{backend} crashed while reading the metadata (exit code "
-                                f"{proc.returncode}); see the full log: {log}") from None
-        if not result["ok"]:
-            raise MetadataError(_hook_failure(backend, result, _save_log(output)))
-        dist_info = Path(result["dist_info"])
-        meta = parse_metadata((dist_info / "METADATA").read_bytes().decode("utf-8", "replace"))
-        entry_points = dist_info / "entry_points.txt"
-        if entry_points.is_file():
-            meta.console_scripts = parse_console_scripts(entry_points.read_text("utf-8"))
-        what = "setup.py/setup.cfg" if backend == LEGACY_BACKEND else "pyproject.toml"
-        meta.source = f"{backend} ({what})"
-        return meta
-
-
-def _first_line(text, limit=300):
-    """One line for a message that may span several (exception texts often do)."""
-    line = " ".join(text.split()) or "no message"
-    return line if len(line) <= limit else line[:limit - 3] + "..."
-
-
-def _hook_failure(backend, result, log):
-    missing = result.get("missing") or []
-    error = _first_line(result.get("error", ""))
-    if result["stage"] == "import":
-        module = backend.split(":")[0]
-        pkg = _BACKEND_PACKAGES.get(module.split(".")[0], "the package that provides it")
-        return (f"build backend {backend!r} cannot be imported by {sys.executable} ({error}); "
-                f"install it (apt-get install {pkg}) (full log: {log})")
-    hint = (f"missing build requirements: {', '.join(missing)} (install their python3-* "
-            f"packages); " if missing else "")
-    what = "setup.py/setup.cfg" if backend == LEGACY_BACKEND else "the project's build config"
-    return (f"reading the metadata with {backend} failed: {error}; {hint}fix {what} "
-            f"(full log: {log})")
-
-
-def _save_log(text):
-    fd, path = tempfile.mkstemp(prefix="make-deb-metadata-", suffix=".log")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    return path
+def _from_backend(project_dir, pyproject, system, index, python):
+    project = pyproject.get("project")
+    static_scripts = None
+    if isinstance(project, dict) and "scripts" not in project.get("dynamic", []):
+        # PEP 621: a field neither given nor dynamic is absent; backends may not add it
+        static_scripts = {str(k): str(v) for k, v in
+                          (_expect(project.get("scripts"), dict, "scripts") or {}).items()}
+    result = backend.read(project_dir, system, index, python, static_scripts)
+    meta = parse_metadata(result.metadata)
+    if result.entry_points is not None:
+        meta.console_scripts = parse_console_scripts(result.entry_points)
+        meta.scripts_from = ("the wheel the backend built" if result.scripts_from_wheel
+                             else "entry_points.txt of the metadata hook")
+    else:
+        meta.console_scripts = static_scripts or {}
+        meta.scripts_from = "[project.scripts] in pyproject.toml"
+    meta.source = f"{system.backend} ({system.config}; {result.backend_label})"
+    return meta
 
 
 def _unfold(value):
@@ -361,6 +288,7 @@ def parse_metadata(text):
     name = get("Name") or None
     meta = ProjectMetadata(name=name, version=get("Version") or None)
     meta.summary = " ".join(get("Summary").split())
+    meta.description_content_type = get("Description-Content-Type")
     body = msg.get_payload()
     meta.description = body.strip("\n") if isinstance(body, str) and body.strip() \
         else _unfold(str(msg.get("Description", "")))
@@ -400,7 +328,7 @@ def parse_console_scripts(text):
         parser.read_string(text)
     except configparser.Error as exc:
         raise MetadataError(f"entry_points.txt produced by the backend is malformed "
-                            f"({_first_line(str(exc))}); fix the entry_points declaration") \
+                            f"({backend.first_line(str(exc))}); fix the entry_points declaration") \
             from None
     if not parser.has_section("console_scripts"):
         return {}

@@ -114,7 +114,9 @@ def context(s):
         "upstream_version": s.upstream_version, "project_name": s.project_name,
         "maintainer": s.maintainer, "maintainer_name": s.maintainer_name,
         "maintainer_email": s.maintainer_email, "section": s.section,
-        "standards_version": STANDARDS_VERSION, "build_depends": BUILD_DEPENDS,
+        "standards_version": STANDARDS_VERSION,
+        # maturin and setuptools-rust compile with cargo, which no index provides
+        "build_depends": BUILD_DEPENDS + (["cargo"] if s.needs_cargo else []),
         "homepage": s.homepage, "synopsis": s.synopsis, "extended_lines": s.extended_lines,
         "license": s.license.short, "license_paragraphs": paragraphs,
         "copyright_holders": s.copyright_holders, "upstream_contact": s.upstream_contact,
@@ -122,6 +124,7 @@ def context(s):
         "prefix": s.prefix, "python_source": s.python_source, "index_url": s.index_url,
         "requires_python": s.requires_python, "distribution": s.distribution,
         "make_deb_version": __version__, "year": s.year,
+        "version_from_vcs": s.version_from_vcs,
     }
     ctx.update(service_context(s))
     return ctx

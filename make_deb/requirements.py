@@ -5,8 +5,6 @@ pip resolves them against the index without installing anything (``install --dry
 package's contents stop depending on the day it is built.
 """
 import json
-import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -15,18 +13,29 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from . import buildenv
+from . import python_source as pysource
 from .errors import RequirementsError
 
 PIP_TIMEOUT = 900
 
 
-def _python_minor(python_source):
-    m = re.search(r"(?<![\d.])(\d)\.(\d{1,2})(?!\d)", python_source or "")
-    return f"{m.group(1)}.{m.group(2)}" if m else None
+def target_version(python_source, running=None):
+    """pip's --python-version for the interpreter dh_pyrpath will build ("3.11.2" from a
+    pinned source), or None when it is the one running us (at the precision the source
+    tells) or unknown."""
+    version = pysource.version(python_source or "")
+    running = tuple(running or sys.version_info[:3])
+    if version is None or tuple(running[:len(version)]) == version:
+        return None
+    return pysource.dotted(version)
 
 
-def pin(requires_dist, python_source=None, index_url=None, python=None):
-    """Return sorted ``name==version`` lines for the runtime dependencies."""
+def pin(requires_dist, python_source=None, index=None, python=None):
+    """Return sorted ``name==version`` lines for the runtime dependencies.
+
+    `index` (buildenv.IndexSettings) is where they are resolved; pip runs with the builder's
+    pip configuration left behind, as for the build backend (buildenv.pip_env)."""
     reqs = []
     for raw in requires_dist:
         try:
@@ -43,21 +52,18 @@ def pin(requires_dist, python_source=None, index_url=None, python=None):
     python = python or sys.executable
     with tempfile.TemporaryDirectory(prefix="make-deb-pin-") as tmp:
         report = Path(tmp, "report.json")
-        cmd = [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--disable-pip-version-check", "--report", str(report)]
-        target = _python_minor(python_source)
-        running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        if target and target != running and python == sys.executable:
+        index = index or buildenv.IndexSettings.from_options()
+        cmd = [python, "-I", "-m", "pip", "install", "--dry-run", "--ignore-installed",
+               "--quiet", "--report", str(report), *buildenv.cert_args(index)]
+        target = target_version(python_source)
+        if target and python == sys.executable:
             # resolve for the interpreter dh_pyrpath will build, not the one running us
             cmd += ["--python-version", target, "--only-binary", ":all:",
                     "--target", str(Path(tmp, "target"))]
-        if index_url:
-            cmd += ["--index-url", index_url]
         cmd += reqs
-        env = dict(os.environ, PIP_NO_INPUT="1")
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT,
-                                  stdin=subprocess.DEVNULL, env=env, cwd=tmp)
+                                  stdin=subprocess.DEVNULL, env=buildenv.pip_env(index), cwd=tmp)
         except subprocess.TimeoutExpired:
             raise RequirementsError(f"pip did not resolve the dependencies within "
                                     f"{PIP_TIMEOUT} s; check the index") from None

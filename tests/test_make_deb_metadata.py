@@ -3,6 +3,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from make_deb import metadata
 from make_deb.errors import MetadataError
@@ -19,8 +20,6 @@ def shapes(tmp_path_factory):
     """Read each fixture once (the backend hook costs about a second) from a pristine copy."""
     out = {}
     for name in ("setuppy_kwargs", "setupcfg_only", "pep621_setuptools", "flit_tool"):
-        if name == "flit_tool":
-            pytest.importorskip("flit_core", reason="Debian package 'flit' provides flit_core")
         copy = tmp_path_factory.mktemp("shape") / name
         shutil.copytree(FIXTURES / name, copy)
         before = tree(copy)
@@ -30,7 +29,8 @@ def shapes(tmp_path_factory):
 
 def test_setup_py_kwargs(shapes):
     meta, copy, _ = shapes["setuppy_kwargs"]
-    assert (meta.name, meta.version) == ("Hello-Kwargs", "1.2.0rc1")
+    # current setuptools writes the name with "_" (it did with "-"): same project either way
+    assert (canonicalize_name(meta.name), meta.version) == ("hello-kwargs", "1.2.0rc1")
     assert meta.summary.startswith("Say hello from a setup.py project")
     assert "keyword argument" in meta.description
     assert meta.authors[0].name == "Ada Lovelace" and meta.authors[0].email == "ada@example.org"
@@ -44,7 +44,7 @@ def test_setup_py_kwargs(shapes):
 
 def test_setup_cfg_only(shapes):
     meta, copy, _ = shapes["setupcfg_only"]
-    assert meta.name == "My-Cool.App"
+    assert canonicalize_name(meta.name) == "my-cool-app"
     assert meta.version == "0.3.0.post2"                     # attr: directive
     assert meta.description.startswith("# My Cool App")      # file: directive
     assert meta.license == "BSD-3-Clause" and meta.license_files == ["LICENSE.txt"]
@@ -151,11 +151,12 @@ def test_static_errors(tmp_path, files, message):
         metadata.read(tmp_path)
 
 
-def test_missing_backend_names_the_debian_package(tmp_path):
-    write(tmp_path, {"pyproject.toml": '[build-system]\nrequires=["hatchling-nope"]\n'
+def test_missing_backend_is_named_with_its_fix(tmp_path):
+    write(tmp_path, {"pyproject.toml": '[build-system]\nrequires=["hatchling-nope-make-deb"]\n'
                                        'build-backend="hatchling_nope.build"\n'
                                        '[project]\nname="ab"\ndynamic=["version"]\n'})
-    with pytest.raises(MetadataError, match=r"cannot be imported .*apt-get install.*full log"):
+    with pytest.raises(MetadataError, match=r"^no distribution matches hatchling-nope-make-deb "
+                                            r"on the package index; fix build-system.requires"):
         metadata.read(tmp_path)
 
 

@@ -209,3 +209,151 @@ def test_debian_synopsis_avoids_lintian_tags(summary, expected):
 def test_extended_skips_first_paragraph_duplicating_the_synopsis():
     lines = desc.extended("A tool, for X!\n\nDetails.", "Tool for X", "T.", "A tool for X")
     assert lines[0] == "Details."
+
+
+# ------------------------------------------------------------------ markdown READMEs
+
+from make_deb import markdown, upstream  # noqa: E402
+from make_deb.metadata import Person, ProjectMetadata  # noqa: E402
+
+README_MD = """# tool
+
+[![CI](https://ci.example.org/badge.svg)](https://ci.example.org/tool)
+
+**tool** does *one* thing with [the widget][w] and [inline links](https://example.org/i).
+See [the docs](docs/index.md) and <https://example.org/auto>.
+
+## Features
+
+- first item, with a [reference][w] already given
+- second item that is long enough to be wrapped onto a second line of the description
+  by the writer, under its own text
+  1. a nested step
+
+## Contents
+
+- [Features](#features)
+- [Install](#install)
+
+## Why
+
+Because.
+
+## Installation
+
+```sh
+pip install tool
+```
+
+That text is not part of the description.
+
+[w]: https://example.org/widget
+"""
+
+
+def test_markdown_readme_becomes_paragraphs_headings_and_list_items():
+    lines = desc.extended(README_MD, "Does one thing", "Trailer.", content_type="text/markdown",
+                          title="tool")
+    assert lines == [
+        "tool does one thing with the widget (https://example.org/widget) and inline",
+        "links (https://example.org/i). See the docs and https://example.org/auto.",
+        "",
+        "Features",
+        "",
+        " * first item, with a reference already given",
+        " * second item that is long enough to be wrapped onto a second line of the",
+        "   description by the writer, under its own text",
+        "   1. a nested step",
+        "",
+        "Why",
+        "",
+        "Because.",
+        "",
+        "Trailer.",
+    ]
+    field = desc.control_field("Does one thing", lines)
+    assert all(len(ln) < 80 for ln in field.splitlines())
+    assert "[" not in field and "](" not in field and "*tool*" not in field
+
+
+def test_markdown_is_recognised_without_a_content_type():
+    assert desc.is_markdown(README_MD) and not desc.is_markdown(RST)
+    assert not desc.is_markdown(README_MD, "text/x-rst")
+    assert desc.extended(README_MD, "S", "T.", title="tool")[3] == "Features"
+
+
+def test_homepage_urls_are_not_repeated_and_long_urls_dropped():
+    text = ("Read [the site](https://example.org/home) or [a very long page]"
+            "(https://example.org/" + "x" * 80 + ").")
+    lines = desc.extended(text, "S", "T.", content_type="text/markdown",
+                          known_urls=["https://example.org/home/"])
+    assert lines[0] == "Read the site or a very long page."
+
+
+def test_long_list_is_cut_to_the_size_limit():
+    items = "\n".join(f"- item number {i} " + "word " * 20 for i in range(100))
+    lines = desc.extended(items, "S", "T.", content_type="text/markdown")
+    assert 5 < len(lines) < 40 and lines[-1] == "T."
+    assert sum(len(ln) for ln in lines) < desc.MAX_CHARS + 200
+
+
+def test_huge_markdown_readme_keeps_references_defined_at_its_end():
+    text = "Uses [the widget][w].\n\n" + ("Filler paragraph. " * 20 + "\n\n") * 10000 + \
+        "[w]: https://example.org/widget\n"
+    assert len(text) > 3_000_000
+    lines = desc.extended(text, "S", "T.", content_type="text/markdown")
+    assert lines[0] == "Uses the widget (https://example.org/widget)."
+
+
+def test_readme_without_description_sections():
+    lines = desc.extended("# tool\n\n## Installation\n\npip install it\n", "S", "T.",
+                          content_type="text/markdown", title="tool")
+    assert lines == ["T."]
+
+
+def test_markdown_to_text_for_license_files():
+    text = markdown.to_text("# The License\n\nCopyright (c) 2020 **Jane** <jane@example.org>"
+                            "\n\nSee [the FSF](https://www.fsf.org/) _now_.\n\n"
+                            "```\nverbatim   block\n```\n\n1. first\n2. second\n")
+    assert text == ("The License\n\nCopyright (c) 2020 Jane <jane@example.org>\n\n"
+                    "See the FSF (https://www.fsf.org/) now.\n\nverbatim   block\n\n"
+                    "1. first\n2. second\n")
+
+
+# ------------------------------------------------------------------ copyright holders
+
+@pytest.mark.parametrize("text, holders", [
+    ("Copyright (c) 2019-2024 Jane Doe <jane@example.org>\n", ["2019-2024 Jane Doe <jane@example.org>"]),
+    ("Copyright © 2020 ACME Corp. (https://acme.example)\n", ["2020 ACME Corp."]),
+    ("Copyright (c) Jane Doe and contributors\n", ["Jane Doe and contributors"]),
+    ("Copyright (C) <year>  <name of author>\n", []),
+    ("copyright notice and this permission notice shall be included\n", []),
+    ("Copyright 2001 A\nCopyright 2001 A\nCopyright 2002 B\n", ["2001 A", "2002 B"]),
+])
+def test_license_holders(text, holders):
+    assert upstream.license_holders(text) == holders
+
+
+def test_holders_year_from_the_license_then_git_then_the_packaging(tmp_path):
+    meta = ProjectMetadata(name="p", version="1", authors=[Person("Ada Lovelace", "a@x.org")])
+    assert upstream.holders(meta, "Copyright (c) 2012 Ada L.", tmp_path, 2030) == \
+        (["2012 Ada L."], None)
+    holders, warning = upstream.holders(meta, "no copyright line here", tmp_path, 2030)
+    assert holders == ["2030 Ada Lovelace"] and "says 2030, the packaging's" in warning
+    (tmp_path / "f").write_text("x")
+    from test_make_deb_backends import git_checkout
+    git_checkout(tmp_path, date="2017-05-04T10:00:00+00:00")
+    assert upstream.holders(meta, None, tmp_path, 2030) == (["2017 Ada Lovelace"], None)
+    assert upstream.holders(ProjectMetadata(name="p", version="1"), None, tmp_path, 2030) == \
+        (["2017 The p authors"], None)
+
+
+def test_upstream_contact_is_the_project_maintainer_else_author():
+    meta = ProjectMetadata(name="p", version="1", authors=[Person("A", "a@x.org")],
+                           maintainers=[Person("M", "m@x.org")])
+    assert upstream.contact(meta) == "M <m@x.org>"
+    meta.maintainers = [Person("No Mail", "")]
+    assert upstream.contact(meta) == "A <a@x.org>"
+    meta.authors = [Person("", "only@x.org")]
+    assert upstream.contact(meta) == "only@x.org"
+    assert upstream.contact(ProjectMetadata(name="p", version="1")) is None
