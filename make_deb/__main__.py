@@ -11,6 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from dh_pyrpath import locks
+
 from . import __version__, buildenv, fields, metadata, python_source, render, requirements
 from .errors import MakeDebError
 
@@ -128,6 +130,13 @@ def run(opts):
     settings.python_source = python_source.pin(settings.python_source)
     fields.check_requires_python(meta.requires_python, settings.python_source)
     log.info("python-source: %s", settings.python_source)
+    if not opts.requirements:
+        # a lock file the project keeps (pylock.toml, uv.lock, poetry.lock) is what the package
+        # installs, and the settings file says so
+        found = locks.find_default(project, project / "debian")
+        if found is not None and found.parent == project:
+            settings.lock_file = found.name
+            log.info("the project's %s pins its dependencies", found.name)
     if opts.requirements:
         log.info("pinning %d dependencies with pip", len(settings.requires_dist))
         settings.pinned = requirements.pin(settings.requires_dist, settings.python_source,

@@ -59,6 +59,7 @@ class Settings:
     requires_dist: list
     requires_python: str | None
     pinned: list | None = None
+    lock_file: str | None = None  # the project's own lock file, written as the requirements
     needs_cargo: bool = False       # a Rust build backend: Build-Depends gets cargo
     version_from_vcs: bool = False  # setuptools-scm: debian/rules gives it the version
     warnings: list = field(default_factory=list)

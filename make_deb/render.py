@@ -122,6 +122,7 @@ def context(s):
         "copyright_holders": s.copyright_holders, "upstream_contact": s.upstream_contact,
         "console_scripts": s.console_scripts, "links": links, "install_root": s.install_root,
         "prefix": s.prefix, "python_source": s.python_source, "index_url": s.index_url,
+        "lock_file": s.lock_file,
         "requires_python": s.requires_python, "distribution": s.distribution,
         "make_deb_version": __version__, "year": s.year,
         "version_from_vcs": s.version_from_vcs,

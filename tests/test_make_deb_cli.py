@@ -558,3 +558,17 @@ def test_man_page_renders():
 def test_version_option(run, tmp_path):
     proc = run(tmp_path, "--version")
     assert proc.returncode == 0 and re.match(r"make-deb \d", proc.stdout)
+
+
+@pytest.mark.parametrize("lock", ["pylock.toml", "uv.lock", "poetry.lock"])
+def test_the_projects_lock_file_becomes_the_requirements_setting(tmp_path, run, lock):
+    """A project that pins with a lock file gets it written as dh_pyrpath's requirements
+    setting, so the package installs exactly the lock's set (dh_pyrpath reads it)."""
+    project = write(tmp_path / "p", {**toml(), lock: "# made by a locker\n"})
+    proc = run(project, "--yes")
+    assert proc.returncode == 0, proc.stderr
+    settings = next((project / "debian").glob("*.pyrpath")).read_text()
+    assert f"\nrequirements = {lock}\n" in settings, settings
+    plain = write(tmp_path / "q", toml())
+    assert run(plain, "--yes").returncode == 0
+    assert "\nrequirements =" not in next((plain / "debian").glob("*.pyrpath")).read_text()
