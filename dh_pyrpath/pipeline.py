@@ -2,12 +2,20 @@
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
+from email.parser import Parser
 from pathlib import Path
 
-from . import __version__, deps, interpreter, maintscripts, relocate, shlibs, verify
-from .cache import discard
+from packaging.tags import parse_tag
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from . import __version__, debhelper, deps, interpreter, maintscripts, relocate, sbom, shlibs
+from . import strip, verify
+from .artifacts import Installed
+from .cache import discard, sha256_file
 from .errors import PyrpathError
 from .log import redact
 
@@ -119,6 +127,34 @@ def install_lintian_overrides(package, prefix, tmpdir, user_file):
     target.write_text(lintian_overrides(package, prefix))
 
 
+def installed_from_wheels(site_packages, project_wheel, wheel_dirs):
+    """INTERIM, until deps returns its list of artifacts.Installed: one record per dist-info
+    in site_packages, its artifact found by name, version and the tags of its WHEEL file among
+    the project's wheel and the wheels in wheel_dirs (the wheel cache, the bundled wheels).
+    A distribution found in none of them (no cache, hash-checking mode) gets no sha256."""
+    candidates = {}
+    for whl in [Path(project_wheel)] + sorted(w for d in wheel_dirs if d and Path(d).is_dir()
+                                              for w in Path(d).glob("*.whl")):
+        name, version, build, tags = parse_wheel_filename(whl.name)
+        candidates.setdefault((name, version, build, tags), whl)
+    found = []
+    for info in sorted(Path(site_packages).glob("*.dist-info")):
+        meta = Parser().parsestr((info / "METADATA").read_text(encoding="utf-8"),
+                                 headersonly=True)
+        wheel = Parser().parsestr((info / "WHEEL").read_text(encoding="utf-8")
+                                  if (info / "WHEEL").is_file() else "", headersonly=True)
+        tags = frozenset(t for line in wheel.get_all("Tag") or [] for t in parse_tag(line))
+        build = re.match(r"(\d+)(.*)", wheel.get("Build") or "")
+        key = (canonicalize_name(meta["Name"]), Version(meta["Version"]),
+               (int(build.group(1)), build.group(2)) if build else (), tags)
+        whl = candidates.get(key)
+        found.append(Installed(
+            meta["Name"], meta["Version"], whl.name if whl else "",
+            sha256_file(whl) if whl else "",
+            "project" if whl == Path(project_wheel) else "wheel cache" if whl else "index"))
+    return found
+
+
 def build_package(settings, build_opts, cache, log, tmpdir, workdir, lintian_overrides=None):
     """Fill debian/<package>/<prefix> for one package; on failure leave no half-built tree."""
     tmpdir = Path(tmpdir).resolve()
@@ -183,6 +219,8 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
             drop_build_only_parts(staged)
         deps.check_consistent(pip)
         installed = deps.freeze(python, log)
+        site = Path(staged) / "lib" / f"python{xy}" / "site-packages"
+        artifacts = installed_from_wheels(site, wheel, [pip.wheelhouse, interp.bundled])
 
     info_dir = Path(staged) / "share" / "dh-pyrpath"
     info_dir.mkdir(parents=True, exist_ok=True)
@@ -197,6 +235,9 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     with log.stage("relocate", f"to {settings.prefix}"):
         relocate.relocate_tree(staged, settings.prefix, xy, interpreter.PLACEHOLDER,
                                settings.shebang_flags)
+        if not build_opts.nostrip:  # no -dbgsym made of symbol tables alone (strip.py)
+            relocate.fix_records(site, strip.strip_symbol_tables(staged, log,
+                                                                 interpreter.BUILD_PATH))
 
     with log.stage("verify", "isolation"):
         needles = [staged, interpreter.PLACEHOLDER, str(workdir)]
@@ -211,6 +252,9 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     # then the private libpython counts as the package's own and adds no Depends.
     (tmpdir / "DEBIAN").mkdir(exist_ok=True)
     debian_dir = tmpdir.parent
+    with log.stage("sbom", f"{settings.prefix}/share/dh-pyrpath/{sbom.FILE}"):
+        sbom.write(staged, package, debhelper.host_arch(), settings.prefix, interp.info,
+                   interp.depends, artifacts, site, debian_dir, log, interpreter.BUILD_PATH)
     shlibs.add_substvar(package, interp.depends, debian_dir)
     maintscripts.install(package, settings.prefix, xy, "opt-pyc" in settings.keep, debian_dir)
     shutil.rmtree(workdir, ignore_errors=True)
