@@ -127,7 +127,9 @@ def interpreter_component(info):
         "properties": [_property("python-source", label)],
     }
     if debian:
-        package, deb_version = debian.group("package"), debian.group("version")
+        # newer info.json entries name them; older ones only in the label
+        package = info.get("debian_package") or debian.group("package")
+        deb_version = info.get("debian_revision") or debian.group("version")
         cves = cve_ids(patches)
         notes = (f"CPython {version} ({tarball}) with the {len(patches)} upstream fixes among "
                  f"the patches of Debian's {package} {deb_version}, applied in series order; "

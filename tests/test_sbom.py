@@ -123,6 +123,12 @@ def test_cpython_component_carries_source_hash_and_debian_patches_with_their_cve
     assert "47" not in pedigree["notes"] and "5 upstream fixes" in pedigree["notes"]
 
 
+def test_debian_source_named_in_info_wins_over_the_label():
+    info = dict(INFO, debian_package="python3.11", debian_revision="3.11.2-6+deb12u9")
+    (ancestor,) = _by_name(_doc(interpreter_info=info))["cpython"]["pedigree"]["ancestors"]
+    assert ancestor["version"] == "3.11.2-6+deb12u9"
+
+
 def test_tarball_source_has_no_pedigree():
     info = dict(INFO, source="Python-3.11.2.tgz", debian_patches=[])
     cpython = _by_name(_doc(interpreter_info=info))["cpython"]
