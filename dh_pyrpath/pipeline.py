@@ -1,11 +1,12 @@
-"""The stages for one package: interpreter, dependencies, project, relocation, verification."""
+"""The stages for one package: what to install, the CPython source, the interpreter, the
+dependencies and the project, relocation, stripping, verification, the SBOM."""
 import json
 import os
 import shutil
 from pathlib import Path
 
-from . import (__version__, deps, interpreter, maintscripts, markers, piprun, placement,
-               relocate, shlibs, sources, vendor, verify)
+from . import (__version__, debhelper, deps, interpreter, maintscripts, markers, piprun,
+               placement, relocate, sbom, shlibs, sources, strip, vendor, verify)
 from .cache import discard
 from .errors import PyrpathError
 from .log import redact
@@ -133,6 +134,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
             drop_build_only_parts(staged)
         deps.check_consistent(pip)
         installed = deps.freeze(python, log)
+        site = Path(staged) / "lib" / f"python{xy}" / "site-packages"
 
     info_dir = Path(staged) / "share" / "dh-pyrpath"
     info_dir.mkdir(parents=True, exist_ok=True)
@@ -149,6 +151,9 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     with log.stage("relocate", f"to {settings.prefix}"):
         relocate.relocate_tree(staged, settings.prefix, xy, interpreter.PLACEHOLDER,
                                settings.shebang_flags)
+        if not build_opts.nostrip:  # no -dbgsym made of symbol tables alone (strip.py)
+            relocate.fix_records(site, strip.strip_symbol_tables(staged, log,
+                                                                 interpreter.BUILD_PATH))
 
     with log.stage("verify", "isolation"):
         needles = [staged, interpreter.PLACEHOLDER, str(workdir)]
@@ -163,6 +168,9 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     # then the private libpython counts as the package's own and adds no Depends.
     (tmpdir / "DEBIAN").mkdir(exist_ok=True)
     debian_dir = tmpdir.parent
+    with log.stage("sbom", f"{settings.prefix}/share/dh-pyrpath/{sbom.FILE}"):
+        sbom.write(staged, package, debhelper.host_arch(), settings.prefix, interp.info,
+                   interp.depends, records, site, debian_dir, log, interpreter.BUILD_PATH)
     shlibs.add_substvar(package, interp.depends, debian_dir)
     maintscripts.install(package, settings.prefix, xy, "opt-pyc" in settings.keep, debian_dir)
     shutil.rmtree(workdir, ignore_errors=True)

@@ -1,5 +1,8 @@
 """dh-pyrpath itself: its .deb (built by dpkg-buildpackage) and its pip-installable wheel."""
+import gzip
+import re
 import shutil
+import tempfile
 import zipfile
 
 import pytest
@@ -18,13 +21,38 @@ def test_tool_deb_contents_and_relations(tool_installed):
     fields = run(["dpkg-deb", "-f", str(tool_installed), "Provides", "Depends"]).stdout
     assert "Provides: dh-sequence-pyrpath" in fields
     for dep in ("debhelper", "python3-debian", "python3-jinja2", "python3-packaging",
-                "build-essential", "libssl-dev", "libffi-dev", "libsqlite3-dev"):
+                "build-essential", "libssl-dev", "libffi-dev", "libsqlite3-dev",
+                "python3-pip", "patch"):  # make-deb and vendoring run pip
         assert dep in fields, dep
     # installed: the commands run from /usr/bin with Debian's python3
     assert run(["/usr/bin/dh_pyrpath", "--version"], env=build_env()).stdout.startswith("dh_pyrpath ")
     assert "usage: make-deb" in run(["/usr/bin/make-deb", "--help"], env=build_env()).stdout
     man = run(["zcat", "/usr/share/man/man1/dh_pyrpath.1.gz"]).stdout
     assert ".TH \"DH_PYRPATH\"" in man and "python\\-source" in man and "cache\\-prune" in man
+
+
+@pytest.mark.e2e
+def test_tool_deb_ships_the_docs_and_is_lintian_clean(tool_installed):
+    check_docs_and_lintian(tool_installed)
+
+
+def check_docs_and_lintian(deb):
+    """The user documentation under /usr/share/doc/dh-pyrpath, the man pages pointing there,
+    no lintian tag at all (pedantic and info included)."""
+    files = run(["dpkg-deb", "-c", str(deb)]).stdout
+    doc = "./usr/share/doc/dh-pyrpath/"
+    for page in sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]:
+        assert re.search(rf"{re.escape(doc + page.name)}(\.gz)?$", files, re.M), page.name
+    with tempfile.TemporaryDirectory() as tmp:
+        run(["dpkg-deb", "-x", str(deb), tmp])
+        for name in ("dh_pyrpath", "make-deb"):
+            man = gzip.open(f"{tmp}/usr/share/man/man1/{name}.1.gz").read().decode()
+            assert "/usr/share/doc/dh\\-pyrpath/" in man and "dh\\-pyrpath sources" not in man, name
+    assert "Recommends" not in run(["dpkg-deb", "-I", str(deb)]).stdout.split("Depends:")[1]
+    out = run(["lintian", "--tag-display-limit", "0", "-I", "--pedantic", str(deb)],
+              check=False).stdout
+    tags = [line for line in out.splitlines() if re.match(r"[EWIPX]: ", line)]
+    assert not tags, out
 
 
 def test_pip_installable_wheel(tmp_path):
