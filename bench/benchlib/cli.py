@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import builds, host
 from .builds import build, fresh_caches, interpreter_part_bytes, keep_deb
-from .installs import purge_bench_packages
+from .installs import disk_usage, purge_bench_packages, time_installs
 from .proc import SYSTEM_PATH, BenchError, apt_get, say
 from .projects import PROJECTS, VARIANTS, package_name, prefix_of, python_of, script_of
 from .report import report, write_report
@@ -30,11 +30,14 @@ def parse_args(argv):
     ap.add_argument("--quick", action="store_true",
                     help="development run: 1 run of everything, hello-service only")
     ap.add_argument("--skip-optimize", action="store_true",
-                    help="do not build the PGO+LTO (--optimize) interpreter (~16 min)")
+                    help="do not build the --optimize interpreter (CPython's own PGO task + "
+                         "LTO: the run's longest build)")
     ap.add_argument("--cold-runs", type=int, default=None, help="cold builds per variant (1)")
     ap.add_argument("--warm-runs", type=int, default=None, help="warm rebuilds per variant (3)")
     ap.add_argument("--startup-runs", type=int, default=None, help="timed start-ups (20)")
     ap.add_argument("--startup-warmup", type=int, default=3, help="untimed start-ups first (3)")
+    ap.add_argument("--install-runs", type=int, default=None,
+                    help="timed `dpkg -i` of each package, purged before each (5)")
     ap.add_argument("--bench-rounds", type=int, default=None,
                     help="rounds of bench/pybench.py (20)")
     ap.add_argument("--projects", default=None,
@@ -52,6 +55,7 @@ def parse_args(argv):
     args.warm_runs = args.warm_runs if args.warm_runs is not None else (1 if q else 3)
     args.startup_runs = args.startup_runs if args.startup_runs is not None else (10 if q else 20)
     args.bench_rounds = args.bench_rounds if args.bench_rounds is not None else (5 if q else 20)
+    args.install_runs = args.install_runs if args.install_runs is not None else (3 if q else 5)
     if q:
         args.startup_warmup = min(args.startup_warmup, 2)
     if args.projects:
@@ -61,8 +65,10 @@ def parse_args(argv):
             ap.error(f"unknown project(s): {', '.join(sorted(unknown))}")
     else:
         args.projects = ["hello-service"] if q else list(PROJECTS)
-    if args.cold_runs < 1 or args.warm_runs < 0 or args.startup_runs < 1 or args.bench_rounds < 1:
-        ap.error("--cold-runs, --startup-runs and --bench-rounds must be >= 1, --warm-runs >= 0")
+    if min(args.cold_runs, args.startup_runs, args.bench_rounds, args.install_runs) < 1 \
+            or args.warm_runs < 0:
+        ap.error("--cold-runs, --startup-runs, --install-runs and --bench-rounds must be >= 1, "
+                 "--warm-runs >= 0")
     if args.output is None:
         args.output = host.BENCH / "results" / ("quick.txt" if q else "latest.txt")
     return args
@@ -109,16 +115,20 @@ def measure_builds(args, work, projects):
         shutil.rmtree(caches)
 
 
+def last_deb(projects, project, variant):
+    runs = projects[project]["builds"][variant]
+    return (runs["warm"] or runs["cold"])[-1]["deb"]
+
+
 def measure_installed(args, work, projects, hostlog):
     """The interpreter's share of the .deb; the default builds and dh-virtualenv's installed
-    side by side (distinct package names and prefixes): smoke runs, start-up, files written."""
+    side by side (distinct package names and prefixes): smoke runs, start-up, files written;
+    then each installed again with `dpkg -i`, timed, as on a target."""
     for project in args.projects:
-        b = projects[project]["builds"]["pyrpath"]
-        deb = (b["warm"] or b["cold"])[-1]["deb"]
         projects[project]["interpreter_part"] = interpreter_part_bytes(
-            deb, package_name(project, "pyrpath"), work)
-    debs = [(runs["warm"] or runs["cold"])[-1]["deb"] for project in args.projects
-            for runs in projects[project]["builds"].values()]
+            last_deb(projects, project, "pyrpath"), package_name(project, "pyrpath"), work)
+    debs = [last_deb(projects, project, v) for project in args.projects
+            for v in projects[project]["builds"]]
     say(f"installing {len(debs)} packages with apt-get")
     apt_get("install", "--no-install-recommends", *debs, log=hostlog)
     for project in args.projects:
@@ -133,6 +143,12 @@ def measure_installed(args, work, projects, hostlog):
         pres["startup"] = time_commands(cmds, args.startup_runs, args.startup_warmup)
         pres["written"] = {v: changed(before[v], files_under(prefix_of(project, v)))
                            for v in VARIANTS}
+        say(f"install, {project}: `dpkg -i` of each package, {args.install_runs} rounds, "
+            "purged before each (timed: unpack, postinst with its bytecode compile, triggers)")
+        pres["install"] = time_installs(
+            {v: (package_name(project, v), last_deb(projects, project, v)) for v in VARIANTS},
+            args.install_runs, hostlog)
+        pres["installed_bytes"] = {v: disk_usage(prefix_of(project, v)) for v in VARIANTS}
 
 
 def measure_speed(res, pythons, args, again=False):
@@ -148,8 +164,9 @@ def measure_optimize(args, work, projects, hostlog):
     """The --optimize builds: cold for the first project, then with that interpreter cached;
     installed; every project's start-up timed again with all three builds in the same rounds."""
     opt_project = args.projects[0]
-    say(f"cold build with --optimize (PGO+LTO), {opt_project}: about 16 minutes on 2 "
-        "cores; then the other projects with that interpreter cached")
+    say(f"cold build with --optimize (PGO trained by CPython's own test task, LTO), "
+        f"{opt_project}: the longest build of the run; then the other projects with that "
+        "interpreter cached")
     caches = fresh_caches(work, "opt")
     for i, project in enumerate(args.projects):
         kind = "cold" if i == 0 else "warm"

@@ -25,6 +25,8 @@ def reference(meta):
 def header(res, args):
     meta = res["meta"]
     python = reference(meta)
+    installs = (f"install {args.install_runs}, "
+                if any("install" in p for p in res["projects"].values()) else "")
     return ["dh-pyrpath benchmark: dh-pyrpath vs dh-virtualenv",
             f"date: {meta['date']}   host: {meta['host']} ({meta['cpus']} cpus)   "
             f"command: {meta['command']}",
@@ -33,7 +35,8 @@ def header(res, args):
             f"debhelper {meta['versions']['debhelper']}   {python} "
             f"{meta['versions'][python]}",
             f"runs: cold {args.cold_runs}, warm {args.warm_runs}, start-up {args.startup_runs} "
-            f"(+{args.startup_warmup} warm-up), pybench rounds {args.bench_rounds}; every "
+            f"(+{args.startup_warmup} warm-up), {installs}pybench rounds "
+            f"{args.bench_rounds}; every "
             f"figure is a median (a start-up ratio: of the ratios within each round).   "
             f"load average (1 min): start {meta['load_start']:.1f}, "
             f"end {meta.get('load_end', float('nan')):.1f}", ""]
@@ -47,7 +50,10 @@ def project_section(project, pres, python, found):
     rows = []
     cold = {v: median_of(b[v]["cold"], "seconds") for v in VARIANTS}
     warm = {v: median_of(b[v]["warm"], "seconds") for v in VARIANTS}
-    rows.append(["cold build, empty caches (dpkg-buildpackage -b)", fmt_s(cold["pyrpath"]),
+    profile = interpreter_profile(b["pyrpath"]["cold"][-1]["stages"]) if b["pyrpath"]["cold"] \
+        else None
+    rows.append([f"cold build, empty caches (interpreter: {profile or 'cached'})",
+                 fmt_s(cold["pyrpath"]),
                  fmt_s(cold["venv"]), ratio(cold["pyrpath"], cold["venv"])])
     rows.append(["warm rebuild, caches warm", fmt_s(warm["pyrpath"]), fmt_s(warm["venv"]),
                  ratio(warm["pyrpath"], warm["venv"])])
@@ -79,12 +85,21 @@ def project_section(project, pres, python, found):
                      f"{ms['script-pyrpath']:.1f} ms", f"{ms['script-venv']:.1f} ms",
                      f"{paired(sc, 'script-pyrpath', 'script-venv'):.2f}x"])
         if sa:
-            rows.append(["  same, --optimize (PGO+LTO) interpreter, same rounds",
+            rows.append(["  same, --optimize interpreter, same rounds",
                          f"{ms['script-pyrpath-opt']:.1f} ms", f"{ms['script-venv']:.1f} ms",
                          f"{paired(sa, 'script-pyrpath-opt', 'script-venv'):.2f}x"])
         rows.append(["interpreter start-up `python -I -c pass`",
                      f"{ms['python-pyrpath']:.1f} ms", f"{ms['python-venv']:.1f} ms",
                      f"{paired(st, 'python-pyrpath', 'python-venv'):.2f}x"])
+    inst_t = pres.get("install")
+    if inst_t:
+        secs = {v: statistics.median(inst_t[v]) for v in VARIANTS}
+        rows.append(["install on a target: `dpkg -i` (unpack, postinst, triggers)",
+                     fmt_s(secs["pyrpath"]), fmt_s(secs["venv"]),
+                     f"{paired(inst_t, 'pyrpath', 'venv'):.2f}x"])
+        du = {v: pres["installed_bytes"][v] / MB for v in VARIANTS}
+        rows.append(["  prefix on disk after it (bytecode included)", f"{du['pyrpath']:.1f} MB",
+                     f"{du['venv']:.1f} MB", ratio(du["pyrpath"], du["venv"])])
     sm = pres.get("smoke", {})
     if sm:
         rows.append(["installed package works (smoke run)",
@@ -95,6 +110,9 @@ def project_section(project, pres, python, found):
         rows.append(["files its first runs added or rewrote in the prefix", str(written["pyrpath"]),
                      str(written["venv"]), "-"])
     out += table(["metric", "dh-pyrpath", "dh-virtualenv", "ratio"], rows)
+    if profile:
+        out.append(f"  dh-pyrpath cold build, {profile} interpreter: "
+                   + stages(b["pyrpath"]["cold"][-1]))
     # where the time goes in a warm rebuild
     for v in VARIANTS:
         runs = b[v]["warm"] or b[v]["cold"]
@@ -107,13 +125,13 @@ def project_section(project, pres, python, found):
     if b.get("pyrpath-opt"):
         kind = "cold" if b["pyrpath-opt"]["cold"] else "warm"
         o = b["pyrpath-opt"][kind][-1]
-        out.append(f"  dh-pyrpath --optimize (PGO+LTO) build, "
+        out.append("  dh-pyrpath --optimize build (PGO trained by CPython's test task, LTO), "
                    f"{'empty caches' if kind == 'cold' else 'interpreter cached'}: "
                    f"{fmt_s(o['seconds'])}, .deb {o['deb_bytes'] / MB:.2f} MB, installed "
                    f"{o['installed_kib'] * 1024 / MB:.1f} MB; dh_pyrpath stages: " + stages(o))
     out.append("")
     found.setdefault("warm", []).append((project, warm["pyrpath"] / warm["venv"]))
-    found.setdefault("cold", []).append((project, cold["pyrpath"]))
+    found.setdefault("cold", []).append((project, cold["pyrpath"], profile))
     found.setdefault("deb_diff", []).append((project, deb["pyrpath"] - deb["venv"]))
     if ip:
         found.setdefault("interp_part", []).append((project, ip[0] / MB))
@@ -121,9 +139,19 @@ def project_section(project, pres, python, found):
         found.setdefault("startup", []).append(
             (project, paired(sc, "script-pyrpath", "script-venv")))
     if sa:
-        found.setdefault("startup", []).append(
-            (f"{project} --optimize", paired(sa, "script-pyrpath-opt", "script-venv")))
+        found.setdefault("startup_opt", []).append(
+            (project, paired(sa, "script-pyrpath-opt", "script-venv")))
+    if inst_t:
+        found.setdefault("install", []).append((project, paired(inst_t, "pyrpath", "venv")))
     return out
+
+
+def interpreter_profile(stages):
+    """How a build's log says its interpreter was compiled ("PGO+LTO", "PGO", "no PGO"), or
+    None when it came from the cache."""
+    if "train" in stages:
+        return "PGO+LTO" if "link" in stages else "PGO"
+    return "no PGO" if "configure" in stages else None
 
 
 def stages(result):
