@@ -52,6 +52,10 @@ PASS_ENV = ("HOME", "TMPDIR")
 # --enable-static-libpython-for-interpreter sets the same).
 STATIC_INTERPRETER = ("LINK_PYTHON_OBJS=$(LIBRARY_OBJS)",
                       "LINK_PYTHON_DEPS=$(LIBRARY_DEPS) $(LIBRARY_OBJS)")
+# Programs/_testembed (CPython's own embedding test, never installed) is left unbuilt, also by
+# `make install` (which depends on `all`): it would be a second static link of all of
+# libpython, with LTO a second whole-program one.
+NOT_BUILT = ("-o", "Programs/_testembed")
 PGO_GENERATE = "-fprofile-generate -fprofile-update=single"
 # -fprofile-partial-training: what the training does not run stays optimised as without a
 # profile (instead of for size), since a short training cannot reach every hot path a service
@@ -260,7 +264,7 @@ def compile_and_install(source, rec, workdir, jobs, log):
                 fix="install the build dependencies (build-essential and the -dev packages "
                     "dh-pyrpath depends on)")
     make_env = {k: v for k, v in env.items() if k not in rec["flags"]}
-    make = ["make", f"-j{jobs}", *STATIC_INTERPRETER]
+    make = ["make", f"-j{jobs}", *STATIC_INTERPRETER, *NOT_BUILT]
     profile = rec["profile"]
     if profile == "plain":
         with log.stage("build", f"CPython {version}, make -j{jobs}"):
@@ -274,23 +278,31 @@ def compile_and_install(source, rec, workdir, jobs, log):
             train(srcdir, version, profile, epoch, log)
         log.run(["make", "clean-retain-profile"], "clean between PGO stages", cwd=srcdir,
                 env=make_env)
-        # Objects carry both code and LTO bytecode (fat): every link but the interpreter's is
-        # a plain one (libpython, extension modules, the build's own helper programs: five
-        # whole-program LTO links otherwise, most of a build's time on two cores), then
-        # bin/python3.X alone is linked again with LTO.
-        compile_flags = f"CFLAGS_NODIST={PGO_USE} {LTO} -ffat-lto-objects"
-        with log.stage("build", f"CPython {version} with the profile, make -j{jobs}"):
-            log.run([*make, compile_flags, "LDFLAGS_NODIST=-fno-lto"],
-                    "build CPython with the profile", cwd=srcdir, env=make_env)
-        with log.stage("link", f"bin/python{version.rsplit('.', 1)[0]} with LTO"):
-            (srcdir / "python").unlink()
-            log.run([*make, compile_flags, f"LDFLAGS_NODIST={LTO}", "python"],
-                    "link the interpreter with LTO", cwd=srcdir, env=make_env)
+        # Objects carry both code and LTO bytecode (fat): every link is a plain one (libpython,
+        # extension modules, the build's own helper programs: five whole-program LTO links
+        # otherwise, most of a build's time on two cores) but bin/python3.X's, which alone is
+        # linked with LTO (its link line ends with LINKFORSHARED, after LDFLAGS_NODIST's
+        # -fno-lto), while make goes on building the extension modules beside it.
+        linkforshared = makefile_variable(srcdir, "LINKFORSHARED")
+        with log.stage("build", f"CPython {version} with the profile and LTO, make -j{jobs}"):
+            log.run([*make, f"CFLAGS_NODIST={PGO_USE} {LTO} -ffat-lto-objects",
+                     "LDFLAGS_NODIST=-fno-lto", f"LINKFORSHARED={linkforshared} {LTO}"],
+                    "build CPython with the profile and LTO", cwd=srcdir, env=make_env)
     dest = Path(workdir) / "dest"
     with log.stage("install", f"CPython {version}"):
-        log.run(["make", *STATIC_INTERPRETER, "install", f"DESTDIR={dest}"], "install CPython",
-                cwd=srcdir, env=make_env)
+        log.run(["make", *STATIC_INTERPRETER, *NOT_BUILT, "install", f"DESTDIR={dest}"],
+                "install CPython", cwd=srcdir, env=make_env)
     return dest / rec["placeholder"].lstrip("/"), version, patches, srcdir
+
+
+def makefile_variable(srcdir, name):
+    """A variable's value as configure wrote it into the Makefile."""
+    text = (Path(srcdir) / "Makefile").read_text(encoding="latin-1")
+    match = re.search(rf"^{name}=[ \t]*(.*)$", text, re.M)
+    if match is None:
+        raise PyrpathError(f"configure wrote no {name} into CPython's Makefile: an unsupported "
+                           "CPython source layout; use a CPython release from 3.11 on")
+    return match.group(1).strip()
 
 
 def training_environment(epoch):
@@ -306,7 +318,9 @@ def train(srcdir, version, profile, epoch, log):
         # the copy keeps the training's own path inside the (fixed) build directory
         script = srcdir / "pyrpath_pgo_training.py"
         shutil.copy(TRAINING, script)
-        args = ["-I", "-S", script.name, TRAINING_ROUNDS]
+        # not -I: it implies -E, and PYTHONHASHSEED=0 must count. -B: no pycs (each run compiles
+        # the same imports from source); -s -S: no site, no user site.
+        args = ["-B", "-s", "-S", script.name, TRAINING_ROUNDS]
     else:
         args = ["-m", "test", "--pgo", "--timeout=1200"]
     # ASLR off: object addresses reach hashes (id()-keyed sets) and thus the counts

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache as cachelib
-from . import cpython, relocate, shlibs, sources, verify
+from . import cpython, relocate, shlibs, verify
 from .errors import PyrpathError
 
 # Fixed-length placeholder prefix: long enough that any real prefix (<= MAX_PREFIX_LEN) can be
@@ -305,13 +305,10 @@ def _load(entry, key):
                        depends=(payload / shlibs.FILE).read_text().strip())
 
 
-def ensure(settings, build_opts, cache, workdir, log, place, vendored=None):
-    """Get a verified interpreter for these settings, building it only on a cache miss, and
-    hand it to `place` (which copies what it needs) while no one can prune or rebuild it.
-    `vendored` (vendor.PackageVendor): the source comes from the vendor directory."""
-    source = sources.resolve(settings.python_source, settings.python_sha256, cache, workdir, log,
-                             vendored)
-    facts = sources.facts(source, cache)
+def ensure(settings, build_opts, cache, workdir, log, place, source, facts):
+    """Get a verified interpreter for these settings from `source` (sources.resolve, with its
+    `facts`), building it only on a cache miss, and hand it to `place` (which copies what it
+    needs) while no one can prune or rebuild it."""
     rec = recipe(source, facts, build_flags(log, build_opts.noopt), settings.keep,
                  profile(settings.optimize, build_opts.noopt), toolchain(log, facts, settings.keep),
                  strip=not build_opts.nostrip)

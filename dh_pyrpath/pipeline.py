@@ -6,7 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import __version__, deps, interpreter, maintscripts, relocate, shlibs, vendor, verify
+from . import (__version__, deps, interpreter, maintscripts, markers, piprun, relocate, shlibs,
+               sources, vendor, verify)
 from .cache import discard
 from .errors import PyrpathError
 from .log import redact
@@ -152,37 +153,38 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     if not any((project_dir / f).is_file() for f in ("setup.py", "setup.cfg", "pyproject.toml")):
         raise PyrpathError(f"{project_dir} has no setup.py, setup.cfg or pyproject.toml: point "
                            "--project-dir at the Python project")
-    req_file = Path(settings.requirements)
-    if settings.requirements_explicit and not req_file.is_file():
-        raise PyrpathError(f"requirements file {req_file} not found: create it (pip freeze "
-                           "format) or drop the requirements setting")
+    # what to install, checked before anything is built (refusals, unpinned warnings)
+    plan = deps.plan(settings, project_dir, log, debian_dir=tmpdir.parent)
 
     # a vendor directory (dh_pyrpath --vendor) makes the build need no network and no cache
     vendored = vendor.open_for(settings)
     if vendored is not None:
         log.say(f"vendored: building from {vendored.root} (no network needed)")
+    vendored_python = vendored.python_dir if vendored is not None else None
+    # What to install for the target and whether it can be had, known before CPython is built:
+    # a missing deb-src, a dead index or a TLS proxy costs seconds, not a cold build.
+    source = sources.resolve(settings.python_source, settings.python_sha256, cache, workdir, log,
+                             vendored)
+    facts = sources.facts(source, cache)
+    deps.select(plan, facts["version"], markers.deb_host_arch(), log)
+    deps.preflight(settings, plan, cache, vendored_python, log, pip_source=source.path)
+
     with log.stage("interpreter", f"CPython from {settings.python_source} placed at "
                    f"{settings.prefix}") as line:
         interp = interpreter.ensure(settings, build_opts, cache, workdir, log,
                                     lambda found: _place_interpreter(found, staged, workdir),
-                                    vendored)
+                                    source, facts)
         line.detail = f"{interpreter.describe(interp)}, placed at {settings.prefix}"
     xy = interp.xy
     python = f"{staged}/bin/python{xy}"
 
-    pip = deps.Pip(python, interp.pip, settings, cache, workdir, log)
-    if req_file.is_file():
-        with log.stage("install deps", f"from {req_file}"):
-            origin = deps.install_requirements(pip, req_file)
-            log.write(f"dependencies installed from: {origin}")
+    pip = piprun.Pip(python, interp.pip, settings, cache, workdir, log, vendored=vendored_python)
+    records = []
+    if plan.kind != "project":
+        with log.stage("install deps", f"from {plan.label}"):
+            records = deps.install_dependencies(pip, plan)
     with log.stage("install project", str(project_dir)):
-        wheel = deps.build_project(pip, project_dir)
-        if req_file.is_file():
-            pip.run(["install", "--no-deps", "--no-index", str(wheel)], "install the project",
-                    "see the log")
-        else:
-            pip.install([str(wheel)], "install the project and its declared dependencies",
-                        "check the project's dependencies", pinned=False)
+        records = deps.install_project(pip, plan, project_dir) + records
         if settings.keep_build_tools:
             deps.add_build_tools(pip, interp.bundled)
         else:
@@ -199,7 +201,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
         "python_source_sha256": interp.info["source_sha256"], "interpreter_key": interp.key,
         "python_patches": interp.info["debian_patches"], "configure": interp.info["configure"],
         "python_debian_revision": interp.info.get("debian_revision"),
-        "python_profile": interp.info.get("profile"),
+        "python_profile": interp.info.get("profile"), "pip": pip.describe(),
     }, indent=1, sort_keys=True) + "\n")
 
     with log.stage("relocate", f"to {settings.prefix}"):
@@ -222,4 +224,5 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     shlibs.add_substvar(package, interp.depends, debian_dir)
     maintscripts.install(package, settings.prefix, xy, "opt-pyc" in settings.keep, debian_dir)
     shutil.rmtree(workdir, ignore_errors=True)
-    return {"python": interp.version, "prefix": settings.prefix, "installed": installed}
+    return {"python": interp.version, "prefix": settings.prefix, "installed": installed,
+            "artifacts": records}

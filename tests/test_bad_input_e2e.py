@@ -33,6 +33,7 @@ def fails(src, *args, code=1, contains=(), env=None):
     assert not (src / "debian" / "twin-a" / "opt").exists()
     after = snapshot(src / "debian")
     assert after == before
+    fails.output = proc.stdout  # for the tests that look at the warnings too
     return errors
 
 
@@ -69,6 +70,11 @@ def test_source_that_is_not_a_tarball(src, tmp_path, suite_cache):
     fails(src, f"--python-source={junk}",
           "--python-sha256=" + hashlib.sha256(b"\x00" * 512).hexdigest(),
           contains=["does not contain a CPython source tree"])
+    # a tarball source gets none of Debian's fixes: said once, before anything is built
+    notices = [l for l in fails.output.splitlines() if "gets none of Debian's security fixes"
+               in l]
+    assert len(notices) == 1 and notices[0].startswith("dh_pyrpath: warning: twin-a:"), \
+        fails.output
 
 
 def test_missing_requirements_file(src):
@@ -113,9 +119,11 @@ def test_control_without_misc_depends(src):
 
 
 def test_pinned_debian_version_that_apt_does_not_know(src):
+    """(and a debian: source gets no tarball notice)"""
     fails(src, f"--python-source=debian:{HOST_PYTHON}=0.0-1",
           contains=[f"apt knows no version 0.0-1 of source package {HOST_PYTHON}",
                     f"it knows: {HOST_XY}"])
+    assert "gets none of Debian's security fixes" not in fails.output
 
 
 def test_debian_source_this_release_does_not_have(src):

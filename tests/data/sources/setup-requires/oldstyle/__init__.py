@@ -1,0 +1,5 @@
+import six
+
+
+def main():
+    print("oldstyle with six", six.__version__)
