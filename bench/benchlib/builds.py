@@ -21,7 +21,7 @@ PASS_ENV = ("HOME", "USER", "LOGNAME", "TERM", "TZ", "SSL_CERT_FILE", "SSL_CERT_
 # Lines that start a step in dpkg-buildpackage's output: dh's command echo and dpkg's helpers.
 STEP_RE = re.compile(r"^\s{3}(dh_\w+|debian/rules \S+)|^ ?(dpkg-genbuildinfo|dpkg-genchanges|"
                      r"dpkg-source)\b")
-PYRPATH_STAGE_RE = re.compile(r"^dh_pyrpath: [^:]+: ([^:(]+?)(?::.*)? \((\d+\.\d+) s\)$")
+PYRPATH_STAGE_RE = re.compile(r"^dh_pyrpath: [^:]+: ([^:(]+?)(?:: (.*))? \((\d+\.\d+) s\)$")
 
 TOOL = {}  # the snapshot of dh-pyrpath the builds use (host.snapshot_tool)
 
@@ -50,8 +50,9 @@ def fresh_caches(work, name):
 
 def step_times(log):
     """Seconds per dpkg-buildpackage step, from the time-stamped log; plus dh_pyrpath stages
-    (a stage that runs twice, such as the two compiles of a PGO build, is summed)."""
-    marks, stages = [], {}
+    (a stage that runs twice, such as the two compiles of a PGO build, is summed), and what
+    the log says of how the interpreter was compiled (interpreter_profile())."""
+    marks, stages, details = [], {}, []
     end = 0.0
     for line in Path(log).read_text(errors="replace").splitlines():
         m = re.match(r"^\[\s*(\d+\.\d+)\] (.*)$", line)
@@ -67,11 +68,27 @@ def step_times(log):
             marks.append((name, t))
         p = PYRPATH_STAGE_RE.match(text)
         if p:
-            stages[p.group(1).strip()] = stages.get(p.group(1).strip(), 0.0) + float(p.group(2))
+            name = p.group(1).strip()
+            stages[name] = stages.get(name, 0.0) + float(p.group(3))
+            details.append(f"{name}: {p.group(2) or ''}")
     steps = {}
     for (name, t), nxt in zip(marks, marks[1:] + [("end", end)]):
         steps[name] = steps.get(name, 0.0) + max(0.0, nxt[1] - t)
-    return steps, stages
+    return steps, stages, interpreter_profile(stages, details)
+
+
+def interpreter_profile(stages, details=None):
+    """How a build compiled its interpreter ("PGO+LTO", "PGO", "LTO", "no PGO"), or None when it
+    took it from the cache. From the stages dh_pyrpath printed: a `train` stage is PGO; LTO
+    shows in a stage's line (`build: ... with the profile and LTO`, or a `link: ... with LTO`
+    stage). Without the lines (results written before they were kept), a `link` stage."""
+    if "configure" not in stages and "train" not in stages:
+        return None
+    compiles = [d for d in details or [] if d.startswith(("build:", "link:"))]
+    lto = "link" in stages or any(re.search(r"\bLTO\b", d) for d in compiles)
+    if "train" in stages:
+        return "PGO+LTO" if lto else "PGO"
+    return "LTO" if lto else "no PGO"
 
 
 def fresh_dir(path):
@@ -95,14 +112,15 @@ def build_source(src, pkg, env, log, label):
     dbgsym = sorted(dest.glob(f"{pkg}-dbgsym_*.deb"))
     if len(debs) != 1:
         raise BenchError(f"{label}: expected one {pkg} .deb, found {[d.name for d in debs]}")
-    steps, stages = step_times(log)
+    steps, stages, profile = step_times(log)
     nfiles = len([ln for ln in run(["dpkg-deb", "-c", debs[0]]).splitlines()
                   if not ln.startswith("d")])
     result = {"seconds": seconds, "deb": str(debs[0]), "deb_bytes": debs[0].stat().st_size,
               "files": nfiles,
               "dbgsym_bytes": sum(d.stat().st_size for d in dbgsym),
               "installed_kib": int(run(["dpkg-deb", "-f", debs[0], "Installed-Size"]).strip()),
-              "steps": steps, "stages": stages, "log": str(log), "load": os.getloadavg()[0]}
+              "steps": steps, "stages": stages, "interpreter": profile, "log": str(log),
+              "load": os.getloadavg()[0]}
     say(f"    {seconds:7.1f} s   .deb {result['deb_bytes'] / MB:6.2f} MB   "
         f"installed {result['installed_kib'] * 1024 / MB:6.1f} MB   (load {result['load']:.1f})")
     return result

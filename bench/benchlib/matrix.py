@@ -22,7 +22,7 @@ from dh_pyrpath.errors import PyrpathError
 from . import aptsrc, builds, host
 from .builds import MB, build_env, build_source, fresh_caches, fresh_dir
 from .proc import SYSTEM_PATH, BenchError, run, say
-from .report import interpreter_profile, stages
+from .report import profile_of, stages
 from .text import fmt_s, table
 from .variants import IGNORE, write_pyrpath_debian
 
@@ -306,7 +306,7 @@ def report(res):
         b = e["build"]
         rows.append([e["version"] or "?", e["spec"] or e["asked"], e["where"], e["status"],
                      fmt_s(b.get("seconds")),
-                     (interpreter_profile(b["stages"]) or "cached") if b else "-",
+                     (profile_of(b) or "cached") if b else "-",
                      f"{b['deb_bytes'] / MB:.2f} MB" if b else "-",
                      f"{b['installed_kib'] * 1024 / MB:.1f} MB" if b else "-",
                      isolation_cell(Entry(**e))])

@@ -4,7 +4,7 @@ import json
 import statistics
 
 from . import targets
-from .builds import MB
+from .builds import MB, interpreter_profile
 from .projects import LABEL, PROJECTS, VARIANTS, pins
 from .proc import say
 from .speed import geomean
@@ -50,8 +50,7 @@ def project_section(project, pres, python, found):
     rows = []
     cold = {v: median_of(b[v]["cold"], "seconds") for v in VARIANTS}
     warm = {v: median_of(b[v]["warm"], "seconds") for v in VARIANTS}
-    profile = interpreter_profile(b["pyrpath"]["cold"][-1]["stages"]) if b["pyrpath"]["cold"] \
-        else None
+    profile = profile_of(b["pyrpath"]["cold"][-1]) if b["pyrpath"]["cold"] else None
     rows.append([f"cold build, empty caches (interpreter: {profile or 'cached'})",
                  fmt_s(cold["pyrpath"]),
                  fmt_s(cold["venv"]), ratio(cold["pyrpath"], cold["venv"])])
@@ -146,12 +145,12 @@ def project_section(project, pres, python, found):
     return out
 
 
-def interpreter_profile(stages):
-    """How a build's log says its interpreter was compiled ("PGO+LTO", "PGO", "no PGO"), or
-    None when it came from the cache."""
-    if "train" in stages:
-        return "PGO+LTO" if "link" in stages else "PGO"
-    return "no PGO" if "configure" in stages else None
+def profile_of(result):
+    """How a build's interpreter was compiled (builds.interpreter_profile), for results written
+    before builds recorded it too."""
+    if "interpreter" in result:
+        return result["interpreter"]
+    return interpreter_profile(result["stages"])
 
 
 def stages(result):

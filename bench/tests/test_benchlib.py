@@ -26,13 +26,32 @@ def test_step_times_sums_repeated_stages_and_times_steps(tmp_path):
         "[   31.00] dh_pyrpath: pkg: link: bin/python3.11 with LTO (1.0 s)\n"
         "[   40.00]    dh_builddeb\n"
         "[   45.50] dpkg-genchanges --build=binary\n")
-    steps, stages = builds.step_times(log)
+    steps, stages, profile = builds.step_times(log)
     assert stages == {"build": 10.0, "train": 2.0, "link": 1.0}
     assert steps["dh_pyrpath"] == pytest.approx(39.0)
     assert steps["dh_builddeb"] == pytest.approx(5.5)
-    assert report.interpreter_profile(stages) == "PGO+LTO"
-    assert report.interpreter_profile({"configure": 1.0, "build": 2.0}) == "no PGO"
-    assert report.interpreter_profile({"interpreter": 1.0}) is None
+    assert profile == "PGO+LTO"
+
+
+@pytest.mark.parametrize("lines, profile", [
+    # LTO in the optimised compile itself (no link stage)
+    (["configure: CPython 3.13.5 (20.0 s)",
+      "build: CPython 3.13.5 instrumented for PGO, make -j2 (100.0 s)",
+      "train: the PGO workload (50.0 s)",
+      "build: CPython 3.13.5 with the profile and LTO, make -j2 (200.0 s)"], "PGO+LTO"),
+    (["configure: CPython 3.13.5 (20.0 s)", "build: CPython 3.13.5 instrumented for PGO, "
+      "make -j2 (100.0 s)", "train: the PGO workload (50.0 s)",
+      "build: CPython 3.13.5 with the profile, make -j2 (200.0 s)"], "PGO"),
+    (["configure: CPython 3.11.2 (20.0 s)", "build: CPython 3.11.2, make -j2 (90.0 s)"], "no PGO"),
+    # the interpreter came from the cache: the build measured no compile
+    (["interpreter: CPython from debian:python3.11 placed at /opt/x (2.0 s)"], None),
+])
+def test_interpreter_profile_is_read_from_the_stage_lines(tmp_path, lines, profile):
+    log = tmp_path / "b.log"
+    log.write_text("".join(f"[{i:8.2f}] dh_pyrpath: pkg: {line}\n" for i, line in enumerate(lines)))
+    assert builds.step_times(log)[2] == profile
+    # results written before the profile was recorded: judged from the stage names
+    assert report.profile_of({"stages": {"configure": 1.0, "build": 2.0}}) == "no PGO"
 
 
 def test_paired_is_the_median_of_ratios_within_rounds():
