@@ -88,6 +88,25 @@ def render(path):
     return 0
 
 
+def say_plan(args):
+    """What the run will measure, in order, before it starts (docs/bench.md says more)."""
+    say(f"bench/run: {', '.join(args.projects)}; dh-pyrpath (python-source = "
+        f"debian:{host.python()}, default build: PGO+LTO) against dh-virtualenv "
+        f"(--python {host.system_python()})")
+    steps = [f"cold builds x{args.cold_runs} (dpkg-buildpackage -b, empty caches: CPython "
+             "compiled for each project)",
+             f"warm rebuilds x{args.warm_runs} (same command, caches warm)",
+             f"start-up x{args.startup_runs} rounds (+{args.startup_warmup} warm-up) of the "
+             "installed console scripts",
+             f"install x{args.install_runs} rounds (dpkg -i, purged before each)",
+             f"pybench x{args.bench_rounds} rounds against {host.system_python()}"]
+    if not args.skip_optimize:
+        steps.append("then the --optimize build (CPython's own PGO task + LTO), its start-up "
+                     "and pybench again")
+    for i, step in enumerate(steps, 1):
+        say(f"  {i}. {step}")
+
+
 def measure_builds(args, work, projects):
     """Cold builds (fresh, empty caches per project and run), then warm rebuilds with the
     caches of the last cold build, alternating the tools' order."""
@@ -207,6 +226,7 @@ def main(argv):
             "python": host.python(),
             "load_start": os.getloadavg()[0]}, "projects": {}}
         say(f"work directory: {work}")
+        say_plan(args)
         projects = {p: {"builds": {v: {"cold": [], "warm": []} for v in VARIANTS}}
                     for p in args.projects}
         res["projects"] = projects

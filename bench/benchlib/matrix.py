@@ -385,7 +385,8 @@ def main(argv):
                 say(f"building with CPython {entry.version} ({entry.spec}), empty cache: the "
                     "interpreter is compiled")
                 build_entry(entry, work, args.noopt)
-                say(f"  {entry.status}" + (f": {entry.reason}" if entry.reason else ""))
+                say(f"  CPython {entry.version}: {entry.status}, isolation "
+                    f"{isolation_cell(entry)}" + (f": {entry.reason}" if entry.reason else ""))
             res["entries"][i] = asdict(entry)
             res["meta"]["load_end"] = os.getloadavg()[0]
             write(res, args.output, final=i + 1 == len(args.entries))
