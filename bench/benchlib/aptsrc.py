@@ -57,11 +57,12 @@ def config(suite):
     listing = base / "sources.list.d" / f"{suite}-src.sources"
     changed = not listing.is_file() or listing.read_text() != sources
     listing.write_text(sources)
-    conf.write_text(f'Dir::Etc::sourcelist "/dev/null";\n'
-                    f'Dir::Etc::sourceparts "{base}/sources.list.d";\n'
-                    f'Dir::State::lists "{base}/lists";\n'
-                    f'Dir::Cache "{base}/cache";\n'
-                    'Acquire::Languages "none";\n')
+    # only these sources, and apt's state of them kept apart from the host's
+    options = {"Dir::Etc::sourcelist": "/dev/null",
+               "Dir::Etc::sourceparts": base / "sources.list.d",
+               "Dir::State::lists": base / "lists", "Dir::Cache": base / "cache",
+               "Acquire::Languages": "none"}
+    conf.write_text("".join(f'{key} "{value}";\n' for key, value in options.items()))
     stamp = base / "updated"
     if changed or not stamp.exists() or time.time() - stamp.stat().st_mtime > MAX_AGE:
         run(["apt-get", "update", "-q"], env={"PATH": SYSTEM_PATH, "LC_ALL": "C",

@@ -10,7 +10,6 @@ import os
 import shlex
 import shutil
 import signal
-import sys
 from pathlib import Path
 
 from . import builds, host
@@ -270,14 +269,3 @@ def finish(args, work, hostlog, ok):
                 shutil.rmtree(child, ignore_errors=True)
         say(f"bench/run: logs kept in {work / 'logs'}")
 
-
-def run_command(argv):
-    """bench/run's exit code: errors as one line on stderr."""
-    try:
-        return main(argv)
-    except BenchError as exc:
-        print(f"bench/run: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench/run: interrupted", file=sys.stderr)
-        return 130

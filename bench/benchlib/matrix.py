@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -407,13 +406,3 @@ def main(argv):
             say(f"bench/matrix: logs kept in {work / 'logs'}")
     return 0 if all(e.status != "FAIL" for e in args.entries) else 1
 
-
-def run_command(argv):
-    try:
-        return main(argv)
-    except BenchError as exc:
-        print(f"bench/matrix: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench/matrix: interrupted", file=sys.stderr)
-        return 130

@@ -2,6 +2,7 @@
 run on."""
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -66,3 +67,15 @@ def on_bench_cpu():
     """preexec_fn of every timed process: one fixed CPU (a process that migrates between CPUs
     runs slower for a while), the last one, away from CPU 0 where most interrupts land."""
     os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+
+
+def command(prog, main, argv):
+    """The exit code of a bench command: its errors as one line on stderr, `prog: error: ...`."""
+    try:
+        return main(argv)
+    except BenchError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
