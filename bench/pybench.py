@@ -1,9 +1,10 @@
 """CPU-bound micro benchmarks for comparing two CPython builds (pure Python loops).
 
-Run by the interpreter under test:  python3.11 -I pybench.py [--scale F] [--only NAME,...]
-Prints one JSON object {name: seconds} for one pass over every benchmark. bench/run calls it
-repeatedly, alternating interpreters, and compares medians. Standard library only; every
-benchmark checks its own result, so a broken interpreter cannot look fast.
+Run by the interpreter under test:  python3.X -I pybench.py [--scale F] [--only NAME,...]
+Prints one JSON object {name: seconds} for one pass over the benchmarks asked for. bench/run
+(bench/benchlib/speed.py) runs one benchmark per process, every interpreter back to back in
+rounds, and compares within rounds. Standard library only; every benchmark checks its own
+result, so a broken interpreter cannot look fast.
 """
 import json
 import math

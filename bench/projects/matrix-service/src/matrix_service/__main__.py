@@ -1,0 +1,3 @@
+from . import selftest
+
+print(selftest())
