@@ -1,5 +1,6 @@
 """Unit tests of bench/benchlib: log parsing, paired statistics, the report and its targets,
-install rounds, the generated debian/, and bench/matrix's sources and report."""
+install rounds, the generated debian/, and bench/matrix's sources and report.
+Pure logic: nothing is built or installed (/usr/bin/python3 -m pytest -q bench/tests)."""
 import json
 import subprocess
 import sys
@@ -7,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from benchlib import aptsrc, builds, cli, host, installs, matrix, report, targets, timing, variants
-
 BENCH = Path(__file__).resolve().parent.parent
+# benchlib and pybench, and dh_pyrpath (no conftest.py here: the suite's tests/conftest.py is
+# the one `from conftest import` must find when both directories run together)
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]
+
+from benchlib import aptsrc, builds, cli, host, installs, matrix, report, targets, timing, variants  # noqa: E402
+
 # bench/run's results of 2026-11-22 (before issue 15: no PGO by default, no install figure)
 LATEST = BENCH / "tests" / "data" / "results-2026-11-22.json"
 
