@@ -297,12 +297,192 @@ def documents(n):
     return len(parsed) + len(rows) + len(msg["Subject"]) + len(urls) + len(query) + sum(nets)
 
 
+# ---------------------------------------------------------------- kernels
+# CPU-bound loops of the kinds real code spends its time in (the interpreter's hot paths must be
+# counted as hot: what the training runs rarely is optimised for size). Written for this file,
+# not taken from any benchmark.
+
+REGEXES = (r"\b(\w+)@(\w+)\.(com|org|net)\b", r"^\s*(#|//).*$", r"(\d{1,3}\.){3}\d{1,3}",
+           r"(?i)error|warn(ing)?|fail(ed|ure)?", r"\s+", r"[A-Z][a-z]+(?:[A-Z][a-z]+)*",
+           r"(?P<key>[a-z_]+)=(?P<value>\"[^\"]*\"|\S+)", r"(\w)\1", r"^(GET|POST|PUT) (\S+)",
+           r"(?<=\$)\d+(\.\d\d)?", r"colou?r", r"[^\x00-\x7f]", r"(a|b|c)*d+(?=e)",
+           r"(?m)^\w+:", r"\d+(?!px)")
+LINES = [f"user{i}@host{i % 7}.{('com', 'org', 'net')[i % 3]} 10.{i % 256}.0.{i % 200} "
+         f"GET /item/{i} key_{i}=\"v {i}\" price $%d.%02d ERROR colour aad{i}de Ünï {i}px"
+         % (i, i % 100) for i in range(60)]
+
+
+def regexes(n):
+    import re
+    total = 0
+    text = "\n".join(LINES)
+    for _ in range(n):
+        re.purge()
+        for pattern in REGEXES:
+            rx = re.compile(pattern)
+            total += len(rx.findall(text))
+            total += sum(1 for line in LINES if rx.search(line))
+            total += len(rx.sub("_", text[:2000]))
+            total += len(rx.split(LINES[3]))
+            m = rx.match(LINES[5])
+            total += m.end() if m else 0
+    total += len(re.sub(r"(\w+)@(\w+)", lambda m: m.group(2) + "@" + m.group(1), text))
+    total += len(re.findall(r"[aeiou]{2,}", text, re.IGNORECASE))
+    return total
+
+
+def floats(n):
+    import math
+    bodies = [[float(i), float(i) * 0.5, -float(i) * 0.25, 0.01 * i, 0.02, -0.01 * i, 1.0 + i]
+              for i in range(5)]
+    dt = 0.01
+    for _ in range(n):
+        for i, a in enumerate(bodies):
+            for b in bodies[i + 1:]:
+                dx, dy, dz = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+                dist = math.sqrt(dx * dx + dy * dy + dz * dz) + 0.1
+                mag = dt / (dist * dist * dist)
+                a[3] -= dx * b[6] * mag
+                a[4] -= dy * b[6] * mag
+                a[5] -= dz * b[6] * mag
+                b[3] += dx * a[6] * mag
+                b[4] += dy * a[6] * mag
+                b[5] += dz * a[6] * mag
+        for body in bodies:
+            body[0] += dt * body[3]
+            body[1] += dt * body[4]
+            body[2] += dt * body[5]
+    points = [complex(math.cos(i / 7.0), math.sin(i / 5.0)) * (1 + i % 3) for i in range(n)]
+    norm = sum(abs(p) for p in points) / len(points)
+    matrix = [[1.0 / ((i + j) * (i + j + 1) / 2 + i + 1) for j in range(40)] for i in range(40)]
+    vec = [1.0] * 40
+    for _ in range(10):
+        vec = [sum(row[j] * vec[j] for j in range(40)) for row in matrix]
+        scale = max(vec)
+        vec = [x / scale for x in vec]
+    return int(sum(sum(b[:3]) for b in bodies) * 1000) % 997 + int(norm * 100) + int(vec[0] * 10)
+
+
+def permutations(n):
+    count = 0
+    for size in range(5, n):
+        perm, checksum, flips_max = list(range(size)), 0, 0
+        counts = list(range(1, size + 1))
+        for k in range(400):
+            p = perm[:]
+            flips = 0
+            first = p[0]
+            while first:
+                p[:first + 1] = p[first::-1]
+                flips += 1
+                first = p[0]
+            flips_max = max(flips_max, flips)
+            checksum += flips if k % 2 == 0 else -flips
+            i = 1
+            while i < size:
+                perm.insert(i, perm.pop(0))
+                counts[i] -= 1
+                if counts[i] > 0:
+                    break
+                counts[i] = i + 1
+                i += 1
+        count += checksum + flips_max
+    queens = 0
+    for cols in __import__("itertools").permutations(range(6)):
+        if len({c + i for i, c in enumerate(cols)}) == 6 == len({c - i for i, c in enumerate(cols)}):
+            queens += 1
+    return count + queens
+
+
+def scheduler(n):
+    """Tasks, queues and packets: attribute access, method calls and branches on objects."""
+    class Packet:
+        __slots__ = ("link", "kind", "datum", "data")
+
+        def __init__(self, link, kind):
+            self.link, self.kind, self.datum, self.data = link, kind, 0, [0] * 4
+
+        def append_to(self, queue):
+            self.link = None
+            if queue is None:
+                return self
+            p = queue
+            while p.link is not None:
+                p = p.link
+            p.link = self
+            return queue
+
+    class Task:
+        def __init__(self, ident, priority):
+            self.ident, self.priority, self.queue, self.count = ident, priority, None, 0
+
+        def run(self, packet):
+            self.count += 1
+            if packet is None:
+                return self.ident % 2
+            packet.datum = (packet.datum + self.count) % 26
+            packet.data[packet.datum % 4] += 1
+            self.queue = packet.append_to(self.queue)
+            return packet.kind
+
+    class Worker(Task):
+        def run(self, packet):
+            result = super().run(packet)
+            return result * 2 if result else -1
+
+    tasks = [(Worker if i % 3 else Task)(i, 10 - i) for i in range(10)]
+    total = 0
+    for step in range(n):
+        task = tasks[step % len(tasks)]
+        packet = Packet(None, step % 3) if step % 4 else None
+        total += task.run(packet)
+        if isinstance(task, Worker) and task.queue is not None and step % 5 == 0:
+            task.queue = task.queue.link
+    return total + sum(t.count for t in tasks)
+
+
+def containers(n):
+    import bisect
+    import collections
+    import functools
+    import heapq
+    dq = collections.deque(maxlen=100)
+    counter = collections.Counter()
+    tree = collections.defaultdict(list)
+    Point = collections.namedtuple("Point", "x y")
+    heap, ordered = [], []
+
+    @functools.lru_cache(maxsize=64)
+    def fib(k):
+        return k if k < 2 else fib(k - 1) + fib(k - 2)
+
+    for i in range(n):
+        dq.append(i)
+        counter[i % 17] += 1
+        tree[i % 13].append(Point(i, -i))
+        heapq.heappush(heap, (i * 7919) % 1009)
+        bisect.insort(ordered, (i * 31) % 997)
+        a, b, *rest = (i, i + 1, i + 2, i + 3)
+        t = tuple(x * 2 for x in rest)
+        s = {i: i * i for i in range(i % 20)}
+        s.update(enumerate(t))
+        total = sum(s.values()) + a + b
+    popped = [heapq.heappop(heap) for _ in range(len(heap) // 2)]
+    bigint = 1
+    for i in range(1, 300):
+        bigint = bigint * i + (i << (i % 64))
+    return (len(dq) + sum(counter.values()) + len(tree) + len(popped) + fib(60) % 1000
+            + ordered[len(ordered) // 2] + total + bigint % 1000003
+            + len(f"{bigint:,}") + int(str(bigint)[:6]))
+
+
 def main():
     checks = [imports()]
     for _ in range(ROUNDS):
         checks += [objects(400), errors(400), generators(600), text(200), serialisation(150),
                    numbers(300), dates(150), hashing(100), database(300), asynchronous(200),
-                   documents(200)]
+                   documents(200), regexes(2), floats(300), permutations(8), scheduler(3000),
+                   containers(400)]
     # the result depends on nothing that varies between runs; print it so a change shows
     print(sum(checks) % 1000003)
 
