@@ -278,16 +278,22 @@ def compile_and_install(source, rec, workdir, jobs, log):
             train(srcdir, version, profile, epoch, log)
         log.run(["make", "clean-retain-profile"], "clean between PGO stages", cwd=srcdir,
                 env=make_env)
-        # Objects carry both code and LTO bytecode (fat): every link is a plain one (libpython,
-        # extension modules, the build's own helper programs: five whole-program LTO links
-        # otherwise, most of a build's time on two cores) but bin/python3.X's, which alone is
-        # linked with LTO (its link line ends with LINKFORSHARED, after LDFLAGS_NODIST's
-        # -fno-lto), while make goes on building the extension modules beside it.
-        linkforshared = makefile_variable(srcdir, "LINKFORSHARED")
-        with log.stage("build", f"CPython {version} with the profile and LTO, make -j{jobs}"):
-            log.run([*make, f"CFLAGS_NODIST={PGO_USE} {LTO} -ffat-lto-objects",
-                     "LDFLAGS_NODIST=-fno-lto", f"LINKFORSHARED={linkforshared} {LTO}"],
-                    "build CPython with the profile and LTO", cwd=srcdir, env=make_env)
+        # Objects carry both code and LTO bytecode (fat): every link is a plain one
+        # (libpython, extension modules, the build's own helper programs: five whole-program
+        # LTO links otherwise, most of a build's time on two cores), then bin/python3.X alone
+        # is linked again, with LTO. Not in the same make run: once -fno-lto is on a link line
+        # a later -flto does not turn LTO back on (measured: the interpreter came out as
+        # libpython's plain code), and without -fno-lto GCC's linker plugin does LTO on every
+        # link of fat objects.
+        compile_flags = f"CFLAGS_NODIST={PGO_USE} {LTO} -ffat-lto-objects"
+        with log.stage("build", f"CPython {version} with the profile, make -j{jobs}"):
+            log.run([*make, compile_flags, "LDFLAGS_NODIST=-fno-lto"],
+                    "build CPython with the profile", cwd=srcdir, env=make_env)
+        with log.stage("link", f"bin/python{version.rsplit('.', 1)[0]} with LTO"):
+            (srcdir / "python").unlink()
+            log.run([*make, compile_flags, f"LDFLAGS_NODIST={LTO}", "python"],
+                    "link the interpreter with LTO", cwd=srcdir, env=make_env)
+            check_lto(srcdir / "python")
     dest = Path(workdir) / "dest"
     with log.stage("install", f"CPython {version}"):
         log.run(["make", *STATIC_INTERPRETER, *NOT_BUILT, "install", f"DESTDIR={dest}"],
@@ -295,14 +301,16 @@ def compile_and_install(source, rec, workdir, jobs, log):
     return dest / rec["placeholder"].lstrip("/"), version, patches, srcdir
 
 
-def makefile_variable(srcdir, name):
-    """A variable's value as configure wrote it into the Makefile."""
-    text = (Path(srcdir) / "Makefile").read_text(encoding="latin-1")
-    match = re.search(rf"^{name}=[ \t]*(.*)$", text, re.M)
-    if match is None:
-        raise PyrpathError(f"configure wrote no {name} into CPython's Makefile: an unsupported "
-                           "CPython source layout; use a CPython release from 3.11 on")
-    return match.group(1).strip()
+def check_lto(binary):
+    """An LTO link renames the file-local functions it moves between partitions
+    (name.lto_priv.N); a binary without one was not linked with LTO, and the build says so
+    rather than caching a slower interpreter under an LTO recipe."""
+    out = subprocess.run(["nm", "--defined-only", binary], text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env={"PATH": BUILD_PATH}).stdout
+    if ".lto_priv." not in out:
+        raise PyrpathError(f"{Path(binary).name} was linked without LTO although the recipe asks "
+                           "for it: report this as a dh-pyrpath bug (the toolchain's linker "
+                           "plugin may be missing)")
 
 
 def training_environment(epoch, pycache):
