@@ -757,5 +757,19 @@ def vendor(settings, project_dir, python, pip_dir, python_version, deb_arch, des
             if SDIST.search(name) and name not in done:
                 done.add(name)
                 todo.append(unpack_sdist(dest / name, workdir / "vendor-sdists" / name))
-    inputs = {str(p): sha256_file(p) for p in the_plan.inputs}
-    return {"files": sorted(_vendored_files(dest)), "inputs": dict(sorted(inputs.items()))}
+    return {"files": sorted(_vendored_files(dest)),
+            "inputs": vendor_inputs(settings, project_dir, debian_dir)}
+
+
+class _Silent:
+    """A log for a second look at the plan: its warnings were given once already."""
+    def warn(self, text):
+        pass
+
+
+def vendor_inputs(settings, project_dir, debian_dir="debian"):
+    """{path: sha256} of the files whose change makes a vendor set stale (the lock or
+    requirements files and the project's own metadata files), paths as plan() finds them from
+    `project_dir`: --vendor records them, a build compares them (vendor.py)."""
+    found = plan(settings, project_dir, _Silent(), debian_dir)
+    return dict(sorted((str(p), sha256_file(p)) for p in found.inputs))
