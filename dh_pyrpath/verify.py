@@ -106,7 +106,9 @@ for name in sys.argv[1:]:
     except Exception as exc:
         mods[name] = "error: " + repr(exc)
 with open("/proc/self/maps") as maps:
-    libpython = sorted({line.split()[-1] for line in maps if "libpython" in line})
+    # by file name: the directory may well have "libpython" in its name
+    libpython = sorted({f for f in (line.split()[-1] for line in maps)
+                        if f.rsplit("/", 1)[-1].startswith("libpython")})
 print(json.dumps({"path": sys.path, "prefix": sys.prefix, "modules": mods,
                   "libpython": libpython}))
 """

@@ -152,7 +152,7 @@ def test_maturin_static_metadata_needs_no_rust(tmp_path, clean_env):
     assert meta.needs_cargo and meta.source == "pyproject.toml [project]"
 
 
-@pytest.mark.skipif(not shutil.which("cargo"), reason="maturin's hook runs `cargo metadata`")
+@pytest.mark.extended  # maturin's hook runs `cargo metadata`: the extended tier installs cargo
 def test_maturin_hook_with_cargo(tmp_path, clean_env):
     path = project(tmp_path, "maturin_tool")
     text = (path / "pyproject.toml").read_text().replace('version = "0.2.0"\n',

@@ -57,7 +57,7 @@ def diagnose():
         "python": sys.version.split()[0],
         "path": sys.path,
         "modules": {m.__name__: m.__file__ for m in (json, _json, click, zmq)},
-        "libpython": [p for p in _mapped_libraries() if "libpython" in p],
+        "libpython": [p for p in _mapped_libraries() if p.rsplit("/", 1)[-1].startswith("libpython")],
         "ld_library_path": os.environ.get("LD_LIBRARY_PATH", ""),
     }
     click.echo(json.dumps(report, indent=1, sort_keys=True))
