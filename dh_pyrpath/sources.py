@@ -365,14 +365,27 @@ def _debian_source(spec, cache, workdir, log):
                 "entries")
         return fetch_revision(package, chosen[0], cache, workdir, log)
     for rev in known:
+        older = [r.version for r in known if Version(r.version) < Version(rev.version)]
+        # a revision the index lists but the archive does not serve (yet) is probed quietly
+        # (its .dsc), so a build whose older revision is cached downloads nothing
+        if older and not _cached(package, rev, cache, log) and \
+                not archive_serves(package, rev.version):
+            log.warn(f"apt's index lists {package} {rev.version} but the archive does not "
+                     f"serve its files (404); using {package} {older[0]} instead, which lacks "
+                     "its fixes")
+            continue
         try:
             return fetch_revision(package, rev, cache, workdir, log)
         except NotServed as exc:
-            older = [r.version for r in known if Version(r.version) < Version(rev.version)]
             if not older:
                 raise
             log.warn(f"{exc}; using {package} {older[0]} instead, which lacks its fixes")
     raise AssertionError("unreachable")
+
+
+def _cached(package, rev, cache, log):
+    files = [rev.orig] + ([rev.debian] if rev.debian else [])
+    return bool(cache) and all(cache.source_file(n, h, log) for n, h in files)
 
 
 def report_host_state(package, known, pinned, log):
