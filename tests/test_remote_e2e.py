@@ -19,7 +19,6 @@ EXAMPLE = REPO / "examples" / "hello-service"
 LOG = Path("debian/.debhelper/dh_pyrpath/hello-service/build.log")
 
 
-@pytest.mark.xfail(strict=False, reason="known failure at this commit: the deb12u9 404 probe (`apt-get source`) shows in runner B's log although nothing is compiled")
 def test_runner_b_builds_nothing_and_makes_the_same_deb(tmp_path, pyrpath_build):
     extra, tool_env = pyrpath_build
     server = Nginx(tmp_path)
