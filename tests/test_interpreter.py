@@ -1,31 +1,9 @@
 """Pure logic of the interpreter recipe: what goes into the cache key, flags, trimming, apt data."""
 from pathlib import Path
 
-from dh_pyrpath import cpython, interpreter, sources
+from dh_pyrpath import cpython, interpreter
 from dh_pyrpath.sources import DebianPatches, Source
 from dh_pyrpath.log import BuildLog
-
-SHOWSRC = """\
-Package: python3.11
-Version: 3.11.2-6+deb12u5
-Checksums-Sha256:
- aaaa 3805 python3.11_3.11.2-6+deb12u5.dsc
- 1111 26437858 python3.11_3.11.2.orig.tar.gz
- bbbb 279556 python3.11_3.11.2-6+deb12u5.debian.tar.xz
-
-Package: python3.11
-Version: 3.11.2-6+deb12u8
-Checksums-Sha256:
- cccc 3805 python3.11_3.11.2-6+deb12u8.dsc
- 2222 26437858 python3.11_3.11.2.orig.tar.gz
- dddd 279556 python3.11_3.11.2-6+deb12u8.debian.tar.xz
-"""
-
-
-def test_newest_orig_from_apt_data():
-    assert sources.newest_orig(SHOWSRC) == ("3.11.2-6+deb12u8", "python3.11_3.11.2.orig.tar.gz", "2222")
-    assert sources.newest_orig("Package: x\nVersion: 1\n") is None
-
 
 FACTS = {"version": "3.11.2", "bundled_libmpdec": True}
 
@@ -108,22 +86,12 @@ def test_trim_removes_what_servers_never_need_unless_kept(tmp_path):
     assert not (tmp_path / "bin" / "idle3.11").exists()
 
 
-def test_orig_of_a_pinned_version():
-    assert sources.newest_orig(SHOWSRC, "3.11.2-6+deb12u5") == (
-        "3.11.2-6+deb12u5", "python3.11_3.11.2.orig.tar.gz", "1111")
-    assert sources.newest_orig(SHOWSRC, "3.11.9-1") is None
-
-
 def test_builtin_modules_are_part_of_the_key_and_keep_json_shared():
     assert rec()["builtin"] == list(interpreter.BUILTIN_MODULES)
     assert "math" in rec()["builtin"] and "_json" not in rec()["builtin"]
 
 
-def test_the_debian_tarball_is_found_in_apt_data_and_keys_the_interpreter():
-    assert sources.debian_tarball(SHOWSRC, "3.11.2-6+deb12u8") == (
-        "python3.11_3.11.2-6+deb12u8.debian.tar.xz", "dddd")
-    assert sources.debian_tarball(SHOWSRC, "3.11.2-6+deb12u5")[1] == "bbbb"
-    assert sources.debian_tarball(SHOWSRC, "9") is None
+def test_the_debian_tarball_keys_the_interpreter():
     src = Source(Path("/x"), "ab" * 32, "x")
     patched = Source(Path("/x"), "ab" * 32, "x",
                      DebianPatches(Path("/d"), "cd" * 32, "python3.11 3.11.2-6"))

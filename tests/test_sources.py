@@ -9,21 +9,18 @@ from dh_pyrpath import sources
 from dh_pyrpath.errors import PyrpathError
 from dh_pyrpath.log import BuildLog
 
-SHOWSRC = """\
-Package: python3.11
-Version: 3.11.2-6+deb12u8
-Checksums-Sha256:
- cccc 3805 python3.11_3.11.2-6+deb12u8.dsc
- 2222 26437858 python3.11_3.11.2.orig.tar.gz
- dddd 279556 python3.11_3.11.2-6+deb12u8.debian.tar.xz
+def _stanza(version, dsc, orig, debian):
+    return (f"Package: python3.11\nVersion: {version}\nChecksums-Sha256:\n"
+            f" {dsc} 3805 python3.11_{version}.dsc\n"
+            f" {orig} 26437858 python3.11_3.11.2.orig.tar.gz\n"
+            f" {debian} 279556 python3.11_{version}.debian.tar.xz\n")
 
-Package: python3.11
-Version: 3.11.2-6+deb12u9
-Checksums-Sha256:
- eeee 3805 python3.11_3.11.2-6+deb12u9.dsc
- 2222 26437858 python3.11_3.11.2.orig.tar.gz
- ffff 279556 python3.11_3.11.2-6+deb12u9.debian.tar.xz
-"""
+
+# what `apt-cache showsrc python3.11` says on bookworm, digests shortened: two older revisions
+# (one with its own orig) and the security archive's newest, in apt's order
+SHOWSRC = "\n".join([_stanza("3.11.2-6+deb12u5", "aaaa", "1111", "bbbb"),
+                     _stanza("3.11.2-6+deb12u8", "cccc", "2222", "dddd"),
+                     _stanza("3.11.2-6+deb12u9", "eeee", "2222", "ffff")])
 
 
 def test_the_default_python3_is_read_from_the_system(tmp_path):
@@ -41,9 +38,29 @@ def test_the_default_python3_is_read_from_the_system(tmp_path):
 
 def test_revisions_are_newest_first_with_their_files():
     revs = sources.revisions(SHOWSRC)
-    assert [r.version for r in revs] == ["3.11.2-6+deb12u9", "3.11.2-6+deb12u8"]
+    assert [r.version for r in revs] == ["3.11.2-6+deb12u9", "3.11.2-6+deb12u8",
+                                         "3.11.2-6+deb12u5"]
     assert revs[0].orig == ("python3.11_3.11.2.orig.tar.gz", "2222")
     assert revs[0].debian == ("python3.11_3.11.2-6+deb12u9.debian.tar.xz", "ffff")
+
+
+def test_newest_orig_from_apt_data():
+    assert sources.newest_orig(SHOWSRC) == ("3.11.2-6+deb12u9", "python3.11_3.11.2.orig.tar.gz",
+                                            "2222")
+    assert sources.newest_orig("Package: x\nVersion: 1\n") is None
+
+
+def test_orig_of_a_pinned_version():
+    assert sources.newest_orig(SHOWSRC, "3.11.2-6+deb12u5") == (
+        "3.11.2-6+deb12u5", "python3.11_3.11.2.orig.tar.gz", "1111")
+    assert sources.newest_orig(SHOWSRC, "3.11.9-1") is None
+
+
+def test_the_debian_tarball_is_found_in_apt_data():
+    assert sources.debian_tarball(SHOWSRC, "3.11.2-6+deb12u8") == (
+        "python3.11_3.11.2-6+deb12u8.debian.tar.xz", "dddd")
+    assert sources.debian_tarball(SHOWSRC, "3.11.2-6+deb12u5")[1] == "bbbb"
+    assert sources.debian_tarball(SHOWSRC, "9") is None
 
 
 def _target(codename, filename="/nonexistent"):
