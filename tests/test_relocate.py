@@ -4,7 +4,6 @@ import hashlib
 import importlib.util
 import marshal
 import os
-import subprocess
 import sys
 
 import pytest
