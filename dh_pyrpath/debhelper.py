@@ -1,7 +1,8 @@
 """What Dh_Lib gives Perl helpers, for a helper written in Python.
 
 debian/control through python-debian, package selection (-p -N -a -i, Build-Profiles,
-Architecture), per-package config files, DEB_BUILD_OPTIONS.
+Architecture), per-package config files, DEB_BUILD_OPTIONS, the release debian/changelog names
+and its SOURCE_DATE_EPOCH.
 """
 import os
 import re
@@ -159,3 +160,30 @@ def build_options(value=None):
         elif key in ("nocheck", "noopt", "nostrip"):
             setattr(opts, key, True)
     return opts
+
+
+@dataclass
+class Release:
+    version: str
+    epoch: int  # SOURCE_DATE_EPOCH, else the changelog entry's date
+
+
+def release(debian_dir, log, path_env, environ=None):
+    """The newest debian/changelog entry's version, and the build's time: SOURCE_DATE_EPOCH
+    (dpkg-buildpackage exports it), else that entry's date, so that dh_pyrpath run on its own
+    builds the same bytes as well."""
+    out = log.capture(["dpkg-parsechangelog", "-l", Path(debian_dir) / "changelog"],
+                      "read debian/changelog", env={"PATH": path_env, "LC_ALL": "C"})
+    fields = Deb822(out)
+    return Release(fields["Version"], source_date_epoch(
+        os.environ if environ is None else environ, int(fields["Timestamp"])))
+
+
+def source_date_epoch(environ, fallback):
+    value = environ.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return fallback
+    if not value.strip().isdigit():
+        raise PyrpathError(f"SOURCE_DATE_EPOCH={value!r} is not a number of seconds: fix it "
+                           "or unset it (the changelog's date is used then)")
+    return int(value)

@@ -73,8 +73,9 @@ class BuildLog:
         self.say(f"{name}: {line.detail} ({elapsed:.1f} s)" if line.detail
                  else f"{name} ({elapsed:.1f} s)")
 
-    def run(self, cmd, what, cwd=None, env=None, fix=None):
-        """Run `cmd` with its output appended to the log; raise with the log's tail on failure.
+    def run(self, cmd, what, cwd=None, env=None, fix=None, umask=None):
+        """Run `cmd` (under `umask`, when given) with its output appended to the log; raise with
+        the log's tail on failure.
 
         `what` names the step in the error ("configure CPython"), `fix` says what to do.
         """
@@ -85,7 +86,7 @@ class BuildLog:
         try:
             proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT)
+                                    stderr=subprocess.STDOUT, umask=-1 if umask is None else umask)
         except OSError as exc:
             raise PyrpathError(f"{what} failed: cannot run {cmd[0]}: {exc.strerror}",
                                log=self.path) from exc

@@ -98,6 +98,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
                            "--project-dir at the Python project")
     # what to install, checked before anything is built (refusals, unpinned warnings)
     plan = deps.plan(settings, project_dir, log, debian_dir=tmpdir.parent)
+    release = debhelper.release(tmpdir.parent, log, interpreter.BUILD_PATH)
 
     # a vendor directory (dh_pyrpath --vendor) makes the build need no network and no cache
     vendored = vendor.open_for(settings)
@@ -121,7 +122,8 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     xy = interp.xy
     python = f"{staged}/bin/python{xy}"
 
-    pip = piprun.Pip(python, interp.pip, settings, cache, workdir, log, vendored=vendored_python)
+    pip = piprun.Pip(python, interp.pip, settings, cache, workdir, log, vendored=vendored_python,
+                     epoch=release.epoch)
     records = []
     if plan.kind != "project":
         with log.stage("install deps", f"from {plan.label}"):
@@ -169,7 +171,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     (tmpdir / "DEBIAN").mkdir(exist_ok=True)
     debian_dir = tmpdir.parent
     with log.stage("sbom", f"{settings.prefix}/share/dh-pyrpath/{sbom.FILE}"):
-        sbom.write(staged, package, debhelper.host_arch(), settings.prefix, interp.info,
+        sbom.write(staged, package, release, debhelper.host_arch(), settings.prefix, interp.info,
                    interp.depends, records, site, debian_dir, log, interpreter.BUILD_PATH)
     shlibs.add_substvar(package, interp.depends, debian_dir)
     maintscripts.install(package, settings.prefix, xy, "opt-pyc" in settings.keep, debian_dir)

@@ -82,7 +82,7 @@ class Pip:
     `vendored` (a directory) makes every command offline: --no-index --find-links=<it> only,
     no wheel cache, no index, no network."""
 
-    def __init__(self, python, pip_dir, settings, cache, workdir, log, vendored=None):
+    def __init__(self, python, pip_dir, settings, cache, workdir, log, vendored=None, epoch=None):
         self.python = str(python)
         self.pip_dir = Path(pip_dir)
         self.settings = settings
@@ -95,6 +95,10 @@ class Pip:
         pip_cache = self.cache.path("pip") if self.cache else self.workdir / "pip-cache"
         self.env = environment(settings, pip_cache)
         self.env["PYTHONPATH"] = str(self.pip_dir)
+        if epoch is not None:
+            # wheels built here (the project's, sdists') record their files' times otherwise:
+            # their hashes are in the SBOM
+            self.env["SOURCE_DATE_EPOCH"] = str(epoch)
         if self.vendored:
             for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
                 self.env.pop(key, None)
@@ -124,19 +128,21 @@ class Pip:
             args = ["install", "--no-compile", *args[1:]]
         return [self.python, self.pip_dir / "pip", *args]
 
-    def run(self, args, what, fix):
-        """Run pip; on failure raise one line that names the cause (classify())."""
+    def run(self, args, what, fix, umask=None):
+        """Run pip (under `umask`, else this process's); on failure raise one line that names
+        the cause (classify())."""
         start = _log_size(self.log)
         try:
-            return self.log.run(self.command(args), what, cwd=self.workdir, env=self.env)
+            return self.log.run(self.command(args), what, cwd=self.workdir, env=self.env,
+                                umask=umask)
         except PyrpathError as exc:
             text = _log_since(self.log, start) or "\n".join(exc.tail or [])
             raise PyrpathError(self.classify(text, what, fix), log=exc.log,
                                tail=exc.tail) from None
 
-    def try_run(self, args, what):
+    def try_run(self, args, what, umask=None):
         try:
-            self.log.run(self.command(args), what, cwd=self.workdir, env=self.env)
+            self.log.run(self.command(args), what, cwd=self.workdir, env=self.env, umask=umask)
             return True
         except PyrpathError:
             return False

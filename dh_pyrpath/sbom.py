@@ -29,11 +29,10 @@ from importlib.metadata import PathDistribution
 from pathlib import Path
 from urllib.parse import quote
 
-from debian.deb822 import Deb822, PkgRelation
+from debian.deb822 import PkgRelation
 from packaging.utils import canonicalize_name
 
 from . import __version__, strip
-from .errors import PyrpathError
 
 FILE = "sbom.cdx.json"
 SPEC_VERSION = "1.6"
@@ -329,34 +328,16 @@ def project_elf_depends(prefix_tree, dists, cwd, log, path_env):
             for owner, paths in sorted(groups.items(), key=lambda g: g[0] or "")}
 
 
-def changelog(debian_dir, log, path_env):
-    """(Version, Timestamp) of the newest debian/changelog entry."""
-    out = log.capture(["dpkg-parsechangelog", "-l", Path(debian_dir) / "changelog"],
-                      "read debian/changelog", env={"PATH": path_env, "LC_ALL": "C"})
-    fields = Deb822(out)
-    return fields["Version"], int(fields["Timestamp"])
-
-
-def source_date_epoch(environ, fallback):
-    value = environ.get("SOURCE_DATE_EPOCH")
-    if value is None:
-        return fallback
-    if not value.strip().isdigit():
-        raise PyrpathError(f"SOURCE_DATE_EPOCH={value!r} is not a number of seconds: fix it "
-                           "or unset it (the changelog's date is used then)")
-    return int(value)
-
-
-def write(prefix_tree, package, arch, prefix, interp_info, interp_depends, installed,
+def write(prefix_tree, package, release, arch, prefix, interp_info, interp_depends, installed,
           site_packages, debian_dir, log, path_env):
-    """Write <prefix>/share/dh-pyrpath/sbom.cdx.json for a relocated, verified tree."""
-    version, timestamp = changelog(debian_dir, log, path_env)
+    """Write <prefix>/share/dh-pyrpath/sbom.cdx.json for a relocated, verified tree of the
+    package's `release` (debhelper.Release: its version and SOURCE_DATE_EPOCH)."""
     dists = read_metadata(site_packages)
     elf_depends = project_elf_depends(prefix_tree, dists, Path(debian_dir).resolve().parent,
                                       log, path_env)
-    doc = document(Package(package, version, arch, prefix), interp_info, interp_depends,
-                   installed, {k: d.metadata for k, d in dists.items()}, elf_depends,
-                   source_date_epoch(os.environ, timestamp))
+    doc = document(Package(package, release.version, arch, prefix), interp_info,
+                   interp_depends, installed, {k: d.metadata for k, d in dists.items()},
+                   elf_depends, release.epoch)
     target = Path(prefix_tree) / "share" / "dh-pyrpath" / FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(serialize(doc), encoding="utf-8")

@@ -101,3 +101,19 @@ def test_build_options():
     o = debhelper.build_options("parallel=3 nocheck,noopt nostrip terse")
     assert (o.parallel, o.nocheck, o.noopt, o.nostrip) == (3, True, True, True)
     assert debhelper.build_options("parallel=zero").parallel == 0
+
+
+def test_release_is_the_changelog_entry_and_source_date_epoch(tmp_path):
+    from dh_pyrpath.log import BuildLog
+    (tmp_path / "changelog").write_text(
+        "svc (2.1-1) unstable; urgency=medium\n\n  * Release.\n\n"
+        " -- A Maintainer <a@example.org>  Mon, 23 Nov 2026 10:00:00 +0000\n")
+    log = BuildLog(str(tmp_path / "log"), "svc")
+    path = "/usr/sbin:/usr/bin:/sbin:/bin"
+    # dh_pyrpath on its own: the entry's date, as dpkg-buildpackage would export it
+    assert debhelper.release(tmp_path, log, path, environ={}) == debhelper.Release(
+        "2.1-1", 1795428000)
+    assert debhelper.release(tmp_path, log, path,
+                             environ={"SOURCE_DATE_EPOCH": "1700000000"}).epoch == 1700000000
+    with pytest.raises(PyrpathError, match="SOURCE_DATE_EPOCH='yesterday' is not a number"):
+        debhelper.release(tmp_path, log, path, environ={"SOURCE_DATE_EPOCH": "yesterday"})

@@ -11,7 +11,6 @@ import pytest
 from conftest import REPO, SUITE_CACHE, build_env, copy_source, dh_pyrpath, run
 from dh_pyrpath import debhelper, sbom
 from dh_pyrpath.artifacts import Installed
-from dh_pyrpath.errors import PyrpathError
 
 PACKAGE = sbom.Package("svc", "1:2.0+deb1", "amd64", "/opt/svc")
 INFO = {"version": "3.11.2",
@@ -166,13 +165,6 @@ def test_serialization_is_sorted_and_its_serial_follows_the_content():
     assert other["serialNumber"] != doc["serialNumber"]
     shuffled = _doc(installed=list(reversed(INSTALLED)))
     assert sbom.serialize(shuffled) == text
-
-
-def test_source_date_epoch():
-    assert sbom.source_date_epoch({}, 7) == 7
-    assert sbom.source_date_epoch({"SOURCE_DATE_EPOCH": "1795773600"}, 7) == 1795773600
-    with pytest.raises(PyrpathError, match="SOURCE_DATE_EPOCH='yesterday' is not a number.*unset"):
-        sbom.source_date_epoch({"SOURCE_DATE_EPOCH": "yesterday"}, 7)
 
 
 def test_shlibdeps_exclusions_are_those_of_the_sequence():
