@@ -40,8 +40,11 @@ DETECTED_LIBRARIES = ("libb2-dev",)
 LEGACY_LIBRARIES = ("libcrypt-dev", "libnsl-dev", "libtirpc-dev")
 # Only with --keep tkinter; otherwise configure is told not to build _tkinter at all.
 TK_LIBRARIES = ("tk-dev", "tcl-dev")
-# Packages whose programs make the bytes: the compiler driver, the linker and strip, make.
-BUILD_TOOLS = ("gcc", "cpp", "binutils", "make", "dpkg-dev")
+# Packages whose programs make the bytes: the compiler driver, the linker and strip, make, and
+# pkg-config (dh-pyrpath depends on pkgconf): configure asks it for every library's flags and
+# without it misses libnsl/libtirpc (no nis module) and records other flags (measured: a chroot
+# without pkg-config built another interpreter than one with it, under the same key).
+BUILD_TOOLS = ("gcc", "cpp", "binutils", "make", "dpkg-dev", "pkgconf")
 BUILD_PATH = cpython.BUILD_PATH
 
 # dbm: gdbm only, so that whether libdb-dev is installed changes nothing.

@@ -110,8 +110,10 @@ class PackageVendor:
         if c.get("debian"):
             debian = sources.DebianPatches(self.root / c["debian"], c["debian_sha256"],
                                            f"{c['package']} {c['revision']}")
-        label = tarball.name + (f" (Debian {c['package']} {c['revision']}, vendored)"
-                                if c.get("package") else " (vendored)")
+        # the label an online build gives the same files: it is in build-info.json and the
+        # SBOM, which must not depend on where the files came from (the log says it)
+        label = tarball.name + (f" (Debian {c['package']} {c['revision']})"
+                                if c.get("package") else "")
         return sources.Source(tarball, c["sha256"], label, debian, package=c.get("package"),
                               revision=c.get("revision"))
 

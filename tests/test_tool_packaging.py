@@ -22,7 +22,7 @@ def test_tool_deb_contents_and_relations(tool_installed):
     assert "Provides: dh-sequence-pyrpath" in fields
     for dep in ("debhelper", "python3-debian", "python3-jinja2", "python3-packaging",
                 "build-essential", "libssl-dev", "libffi-dev", "libsqlite3-dev",
-                "python3-pip", "patch"):  # make-deb and vendoring run pip
+                "python3-pip", "patch", "pkgconf"):  # make-deb and vendoring run pip
         assert dep in fields, dep
     # installed: the commands run from /usr/bin with Debian's python3
     assert run(["/usr/bin/dh_pyrpath", "--version"], env=build_env()).stdout.startswith("dh_pyrpath ")

@@ -99,3 +99,18 @@ def test_a_package_not_vendored_is_named(tree):
     settings.package = "other"
     with pytest.raises(vendor.StaleVendor, match="nothing vendored for package other"):
         vendor.open_for(settings)
+
+
+def test_the_vendored_source_is_labelled_as_an_online_build_labels_it(tmp_path):
+    """build-info.json and the SBOM carry the label: where the files came from must not change
+    them (the SBOM reads the Debian revision out of it)."""
+    from dh_pyrpath import sbom
+    entry = {"cpython": {"tarball": "cpython/python3.11_3.11.2.orig.tar.gz", "sha256": "ab" * 32,
+                         "debian": "cpython/python3.11_3.11.2-6+deb12u8.debian.tar.xz",
+                         "debian_sha256": "cd" * 32, "package": "python3.11",
+                         "revision": "3.11.2-6+deb12u8"}}
+    source = vendor.PackageVendor(tmp_path, entry).cpython("debian:python3.11", None)
+    assert source.label == "python3.11_3.11.2.orig.tar.gz (Debian python3.11 3.11.2-6+deb12u8)"
+    assert sbom._DEBIAN_LABEL.match(source.label)
+    entry = {"cpython": {"tarball": "cpython/Python-3.11.9.tar.xz", "sha256": "ab" * 32}}
+    assert vendor.PackageVendor(tmp_path, entry).cpython("x", None).label == "Python-3.11.9.tar.xz"
