@@ -38,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import locks, markers, piprun
 from .artifacts import Installed
-from .cache import sha256_file
+from .cache import sha256_file, share_modes
 from .errors import PyrpathError
 from .log import redact
 
@@ -624,14 +624,12 @@ def _normal(pairs):
 def copy_project(project_dir, dest):
     """Copy the project without debian/, VCS data or build leftovers: the build never writes
     into the user's source tree, and no stray egg-info leaks into the package. Modes are made
-    0644/0755 (as dh_fixperms would): a wheel records its files' modes, and its hash is in the
-    SBOM, so a checkout made under umask 077 must build the same wheel as one under 022."""
+    those of a cache entry (share_modes: readable by all, written by the owner): a wheel
+    records its files' modes, and its hash is in the SBOM, so a checkout made under umask 077
+    must build the same wheel as one under 022."""
     shutil.copytree(project_dir, dest, symlinks=True,
                     ignore=shutil.ignore_patterns(*PROJECT_IGNORE))
-    for path in [dest, *Path(dest).rglob("*")]:
-        if not path.is_symlink():
-            executable = path.is_dir() or path.stat().st_mode & 0o111
-            path.chmod(0o755 if executable else 0o644)
+    share_modes(dest)
     return dest
 
 
@@ -651,17 +649,18 @@ def build_project(pip, project_dir):
     args = ["wheel", "--use-pep517", "--no-deps", "--no-cache-dir", "-w", str(dist), str(src)]
     fix = ("the project's build failed: run `pip wheel --use-pep517 .` in the project to see "
            "why, and fix its setup.py/setup.cfg/pyproject.toml")
-    # under umask 022: the files the backend writes (metadata, build/) go into the wheel with
-    # their modes, whatever the build user's umask
+    # the files the backend writes (metadata, build/) go into the wheel with their modes:
+    # one umask, whatever the build user's
+    umask = 0o022
     if pip.wheelhouse is None:
-        pip.run(args, "build the project", fix, umask=0o022)
+        pip.run(args, "build the project", fix, umask=umask)
     elif not pip.try_run([*args[:1], *_offline(pip), *args[1:]],
                          "build the project (build requirements from the wheel cache)",
-                         umask=0o022):
+                         umask=umask):
         fill_build_requirements(pip, src, "build the project", fix)
         shutil.rmtree(dist)
         dist.mkdir()
-        pip.run([*args[:1], *_offline(pip), *args[1:]], "build the project", fix, umask=0o022)
+        pip.run([*args[:1], *_offline(pip), *args[1:]], "build the project", fix, umask=umask)
     wheels = sorted(dist.glob("*.whl"))
     if len(wheels) != 1:
         raise PyrpathError(f"building the project produced {len(wheels)} wheels, expected one",
