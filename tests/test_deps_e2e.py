@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SUITE_CACHE, copy_source, dh_pyrpath
+from conftest import HOST_XY, REPO, SUITE_CACHE, copy_source, dh_pyrpath
 from pip_index import make_certificate, serve
 
 pytestmark = pytest.mark.e2e
@@ -77,7 +77,7 @@ def test_lock_file_alone_gives_the_targets_set(tmp_path, suite_cache, lock):
     build_info = json.loads((info / "build-info.json").read_text())
     assert build_info["pip"]["config_files"].startswith("none")
     assert build_info["pip"]["find_links"] == [] and build_info["pip"]["index_url"] is None
-    out = subprocess.run([prefix / "bin" / "python3.11", "-I", "-c",
+    out = subprocess.run([prefix / "bin" / f"python{HOST_XY}", "-I", "-c",
                           "import locked; locked.main()"], text=True, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     assert out.returncode == 0, out.stdout
@@ -232,8 +232,9 @@ def test_vendored_files_install_with_no_network(tmp_path, suite_cache):
     cwd = os.getcwd()
     os.chdir(src)
     try:
-        result = deps.vendor(Settings(package="locked"), ".", interp.tree / "bin" / "python3.11",
-                             interp.pip, interp.version, "amd64", vendored, work, log)
+        result = deps.vendor(Settings(package="locked"), ".",
+                             interp.tree / "bin" / f"python{HOST_XY}", interp.pip,
+                             interp.version, "amd64", vendored, work, log)
     finally:
         os.chdir(cwd)
     files = result["files"]
@@ -250,7 +251,7 @@ def test_vendored_files_install_with_no_network(tmp_path, suite_cache):
     def install():
         return subprocess.run(
             ["unshare", "--net", sys.executable, "-c", OFFLINE_INSTALL, str(REPO),
-             str(offline.tree / "bin" / "python3.11"), str(offline.pip), str(src),
+             str(offline.tree / "bin" / f"python{HOST_XY}"), str(offline.pip), str(src),
              str(vendored), str(owork)], text=True, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
 
