@@ -285,7 +285,11 @@ def compile_and_install(source, rec, workdir, jobs, log):
         # a later -flto does not turn LTO back on (measured: the interpreter came out as
         # libpython's plain code), and without -fno-lto GCC's linker plugin does LTO on every
         # link of fat objects.
-        compile_flags = f"CFLAGS_NODIST={PGO_USE} {LTO} -ffat-lto-objects"
+        # -frandom-seed=$@ (make expands it to the object's name): GCC names the LTO sections
+        # of a fat object with a random number, and the LTO link below reads those sections
+        # (measured: the same C file compiled twice gave two different objects, the same with
+        # -frandom-seed; two cold builds differed in bin/python3.X only, by one function).
+        compile_flags = f"CFLAGS_NODIST={PGO_USE} {LTO} -ffat-lto-objects -frandom-seed=$@"
         with log.stage("build", f"CPython {version} with the profile, make -j{jobs}"):
             log.run([*make, compile_flags, "LDFLAGS_NODIST=-fno-lto"],
                     "build CPython with the profile", cwd=srcdir, env=make_env)
@@ -320,6 +324,19 @@ def training_environment(epoch, pycache):
             "SOURCE_DATE_EPOCH": epoch}
 
 
+def training_command(python, args, aslr_off=True):
+    """The training run's command line: the process state it starts in is fixed too.
+
+    Every signal's handler is reset to the default: a signal ignored by whatever started the
+    build (a non-interactive shell's background job ignores SIGINT and SIGQUIT) would be
+    inherited, CPython would then install no KeyboardInterrupt handler, and that changes the
+    counts of a dozen files (measured: signalmodule, pylifecycle, obmalloc, ceval ...; two
+    cold builds, one started so, differed in the LTO-linked executable's function order).
+    ASLR off: object addresses reach hashes (id()-keyed sets) and thus the counts.
+    """
+    return ["env", "--default-signal", *(["setarch", "-R"] if aslr_off else []), python, *args]
+
+
 def train(srcdir, version, profile, epoch, log):
     """Run the training with the instrumented build: its .gcda files are the profile."""
     # The build itself ran the instrumented interpreter (setup.py, sysconfig, the frozen
@@ -340,18 +357,17 @@ def train(srcdir, version, profile, epoch, log):
         runs = [["-s", script.name, TRAINING_ROUNDS]] * 2
     else:
         runs = [["-m", "test", "--pgo", "--timeout=1200"]]
-    # ASLR off: object addresses reach hashes (id()-keyed sets) and thus the counts
-    prefix = ["setarch", "-R"]
-    if not _aslr_switch_works():
+    aslr_off = _aslr_switch_works()
+    if not aslr_off:
         log.warn("setarch -R cannot turn address randomisation off here: the PGO profile, and "
                  "with it the interpreter's bytes, may differ from another build's")
-        prefix = []
     env = training_environment(epoch, pycache)
     if profile == "optimize":
         env = {**env, "PYTHONHASHSEED": "random"}
     for args in runs:
         try:
-            log.run([*prefix, python, *args], "the PGO training run", cwd=srcdir, env=env,
+            log.run(training_command(python, args, aslr_off), "the PGO training run",
+                    cwd=srcdir, env=env,
                     fix="the instrumented interpreter failed its training; see the log")
         except PyrpathError:
             if profile == "pgo":

@@ -1,5 +1,11 @@
 """Pure logic of compiling CPython: Setup.local, hardening flags, the dynamic list, and the
-fixed, locked build directory."""
+fixed, locked build directory, and the process state the PGO training starts in."""
+import importlib.util
+import logging
+import signal
+import subprocess
+import sys
+
 import pytest
 
 from dh_pyrpath import cpython
@@ -77,3 +83,44 @@ def test_dynamic_list_refuses_headers_it_cannot_read(tmp_path):
     src = _headers(tmp_path, {"floatobject.h": "PyAPI_DATA(PyTypeObject) PyFloat_Type;\n"})
     with pytest.raises(PyrpathError, match="_Py_NoneStruct"):
         cpython.dynamic_list(src)
+
+
+SHOW_SIGNALS = ("import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler,"
+                " signal.getsignal(signal.SIGQUIT) == signal.SIG_DFL)")
+
+
+def _ignoring_int_and_quit():
+    # what a non-interactive shell does to a job it starts in the background
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("aslr_off", [False, True])
+def test_training_starts_with_every_signal_at_its_default(aslr_off):
+    """A build started with SIGINT and SIGQUIT ignored trains the same as any other: the
+    training's interpreter gets its KeyboardInterrupt handler (the control shows that the
+    dispositions are inherited otherwise)."""
+    def run(cmd):
+        return subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True,
+                              preexec_fn=_ignoring_int_and_quit).stdout.split()
+    assert run([sys.executable, "-c", SHOW_SIGNALS]) == ["False", "False"]
+    if aslr_off and subprocess.run(["setarch", "-R", "true"]).returncode != 0:
+        pytest.skip("setarch -R does not work here")
+    cmd = cpython.training_command(sys.executable, ["-c", SHOW_SIGNALS], aslr_off)
+    assert run(cmd) == ["True", "True"]
+
+
+def test_training_log_records_do_not_read_the_clock(monkeypatch):
+    """Log records made by the training carry a fixed time, whatever the time of day."""
+    monkeypatch.setattr(sys, "argv", [str(cpython.TRAINING)])
+    spec = importlib.util.spec_from_file_location("pgo_training", cpython.TRAINING)
+    training = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(training)
+    saved = logging.time, logging._startTime
+    try:
+        assert training.documents(8) > 0
+        records = [logging.LogRecord("t", logging.INFO, "f", 1, "m", (), None) for _ in range(2)]
+    finally:
+        logging.time, logging._startTime = saved
+    assert [(r.created, r.msecs, r.relativeCreated) for r in records] == [(1700000000.625, 625.0,
+                                                                          0.0)] * 2
