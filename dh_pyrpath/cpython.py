@@ -11,8 +11,9 @@ Three profiles (interpreter.recipe picks one):
 - "plain": one compile. DEB_BUILD_OPTIONS=noopt builds use it.
 - "pgo" (the default): an instrumented build, a deterministic training run
   (helpers/pgo_training.py), then the optimised build with the profile and LTO. The training is
-  made reproducible: one thread, PYTHONHASHSEED=0, an empty environment, ASLR off, and the
-  build always happens in the same directory (BUILD_ROOT/<key>): paths the training sees are
+  made reproducible: one thread, PYTHONHASHSEED=0, an empty environment, every signal at its
+  default, ASLR off, fat LTO objects seeded by their names, and the build always happens in
+  the same directory (BUILD_ROOT/<key>): paths the training sees are
   hashed and compared, so another directory would change the counts.
 - "optimize" (--optimize): the same, trained with CPython's own `-m test --pgo` task (broader,
   slower, and not reproducible: its tests use threads, clocks and temporary names).
