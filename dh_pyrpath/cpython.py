@@ -12,9 +12,11 @@ Three profiles (interpreter.recipe picks one):
 - "pgo" (the default): an instrumented build, a deterministic training run
   (helpers/pgo_training.py), then the optimised build with the profile and LTO. The training is
   made reproducible: one thread, PYTHONHASHSEED=0, an empty environment, every signal at its
-  default, ASLR off, fat LTO objects seeded by their names, and the build always happens in
-  the same directory (BUILD_ROOT/<key>): paths the training sees are
-  hashed and compared, so another directory would change the counts.
+  default, ASLR off, an 8 MiB stack limit, the loader's cache unread, a fixed host name, kernel
+  and process ids, sorted directory listings, fat LTO objects seeded by their names, and the
+  build always happens in the same directory (BUILD_ROOT/<key>): paths the training sees are
+  hashed and compared, so another directory would change the counts. What is left is the
+  build directory's file system (docs/how-it-works.md).
 - "optimize" (--optimize): the same, trained with CPython's own `-m test --pgo` task (broader,
   slower, and not reproducible: its tests use threads, clocks and temporary names).
 """
@@ -22,6 +24,7 @@ import contextlib
 import fcntl
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tarfile
@@ -40,6 +43,8 @@ NEUTRAL_BUILD_DIR = "/usr/src/cpython"
 HELPERS = Path(__file__).resolve().parent / "helpers"
 TRAINING = HELPERS / "pgo_training.py"
 TRAINING_ROUNDS = "40"
+# The training's stack limit (soft): Debian's default, 8 MiB.
+TRAINING_STACK = 8 * 1024 * 1024
 # Written into the source tree; the linker reads it for libpython (see dynamic_list()).
 DYNAMIC_LIST = "pyrpath-dynamic-list"
 BUILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -318,14 +323,31 @@ def check_lto(binary):
                            "plugin may be missing)")
 
 
-def training_environment(epoch, pycache):
-    """The training's whole environment: nothing of the caller's."""
+def training_environment(epoch, pycache, multiarch):
+    """The training's whole environment: nothing of the caller's.
+
+    LD_LIBRARY_PATH names the directories every library the interpreter and its extensions
+    load is in, so the dynamic loader never maps /etc/ld.so.cache: its size is the machine's
+    (every installed library has a line) and the gap it leaves moves the mappings made after
+    it, object addresses among them (measured: a 5 KB larger cache changed 15 profile files).
+    """
     return {"PATH": BUILD_PATH, "LC_ALL": "C", "LANG": "C", "TZ": "UTC", "HOME": "/nonexistent",
             "PYTHONHASHSEED": "0", "PYTHONPYCACHEPREFIX": str(pycache),
+            "LD_LIBRARY_PATH": f"/usr/lib/{multiarch}:/lib/{multiarch}",
             "SOURCE_DATE_EPOCH": epoch}
 
 
-def training_command(python, args, aslr_off=True):
+def configured_multiarch(srcdir):
+    """The multiarch tuple configure found (x86_64-linux-gnu), from the build's Makefile."""
+    found = re.search(r"^MULTIARCH=\s*(\S+)", (Path(srcdir) / "Makefile").read_text(),
+                      re.MULTILINE)
+    if not found:
+        raise PyrpathError("CPython's configure found no multiarch tuple: report this as a "
+                           "dh-pyrpath bug (the PGO training needs it)")
+    return found.group(1)
+
+
+def training_command(python, args, aslr_off=True, stack_fixed=True):
     """The training run's command line: the process state it starts in is fixed too.
 
     Every signal's handler is reset to the default: a signal ignored by whatever started the
@@ -333,9 +355,14 @@ def training_command(python, args, aslr_off=True):
     inherited, CPython would then install no KeyboardInterrupt handler, and that changes the
     counts of a dozen files (measured: signalmodule, pylifecycle, obmalloc, ceval ...; two
     cold builds, one started so, differed in the LTO-linked executable's function order).
-    ASLR off: object addresses reach hashes (id()-keyed sets) and thus the counts.
+    ASLR off: object addresses reach hashes (pickle's and marshal's memos, sets of types, the
+    method cache) and thus the counts. The stack's soft limit is fixed because the kernel
+    places every mapping below a gap of its size, or bottom-up when it is unlimited (measured:
+    `ulimit -s unlimited` changed 17 profile files); the helper fixes the rest it can see.
     """
-    return ["env", "--default-signal", *(["setarch", "-R"] if aslr_off else []), python, *args]
+    return ["env", "--default-signal",
+            *(["prlimit", f"--stack={TRAINING_STACK}:"] if stack_fixed else []),
+            *(["setarch", "-R"] if aslr_off else []), python, *args]
 
 
 def train(srcdir, version, profile, epoch, log):
@@ -362,12 +389,17 @@ def train(srcdir, version, profile, epoch, log):
     if not aslr_off:
         log.warn("setarch -R cannot turn address randomisation off here: the PGO profile, and "
                  "with it the interpreter's bytes, may differ from another build's")
-    env = training_environment(epoch, pycache)
+    stack_fixed = _stack_limit_settable()
+    if not stack_fixed:
+        log.warn(f"the stack's hard limit is below {TRAINING_STACK} bytes: the PGO profile, and "
+                 "with it the interpreter's bytes, may differ from another build's")
+    env = training_environment(epoch, pycache, configured_multiarch(srcdir))
     if profile == "optimize":
         env = {**env, "PYTHONHASHSEED": "random"}
     for args in runs:
         try:
-            log.run(training_command(python, args, aslr_off), "the PGO training run",
+            log.run(training_command(python, args, aslr_off, stack_fixed),
+                    "the PGO training run",
                     cwd=srcdir, env=env,
                     fix="the instrumented interpreter failed its training; see the log")
         except PyrpathError:
@@ -376,6 +408,11 @@ def train(srcdir, version, profile, epoch, log):
             # CPython's own task: a failing test still trained the rest (its Makefile ignores
             # the exit status too)
             log.warn("some of CPython's PGO tests failed (see the log); the profile is used")
+
+
+def _stack_limit_settable():
+    hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+    return hard == resource.RLIM_INFINITY or hard >= TRAINING_STACK
 
 
 def _aslr_switch_works():

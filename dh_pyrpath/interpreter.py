@@ -24,7 +24,7 @@ from .errors import PyrpathError
 # patched over it in compiled-in C strings, padded with NULs.
 PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 13
+RECIPE_VERSION = 14
 
 # The cache key names what can change the bytes of the trimmed interpreter, and nothing else, so
 # that a host with more -dev packages installed and a clean chroot share entries.

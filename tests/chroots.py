@@ -158,14 +158,15 @@ class Chroot:
         return self.root / str(path).lstrip("/")
 
     def run(self, *cmd, user=None, env=None, check=True, timeout=900, cwd="/", merge=True,
-            binds=(), network=True):
+            binds=(), network=True, hostname=None, stack_limit=None):
         """Run a command inside the chroot (as root, or as `user`, e.g. NOBODY).
 
         The environment is exactly PATH, LC_ALL, HOME and `env` (None values drop a key);
         merge=False keeps stderr apart from stdout (for commands that print JSON). `binds` are
         (host directory, directory inside) pairs mounted for this command only; network=False
         gives the command a network namespace of its own with nothing but a loopback device, as
-        pbuilder's and sbuild's offline builds have."""
+        pbuilder's and sbuild's offline builds have. `hostname`: a UTS namespace of its own with
+        that host name; `stack_limit`: the soft stack limit (ulimit -s, KiB or "unlimited")."""
         environ = {"PATH": SYSTEM_PATH, "LC_ALL": "C.UTF-8",
                    "HOME": "/root" if user is None else "/nonexistent",
                    "DEBIAN_FRONTEND": "noninteractive"}
@@ -177,13 +178,17 @@ class Chroot:
             (self / inside).mkdir(parents=True, exist_ok=True)
             mounts += f'mount --bind {shlex.quote(str(host))} "$r"{shlex.quote(str(inside))}; '
         up = "ip link set lo up 2>/dev/null || true; " if not network else ""
+        if hostname:
+            up += f"hostname {shlex.quote(hostname)}; "
+        if stack_limit:
+            up += f"ulimit -S -s {shlex.quote(str(stack_limit))}; "
         inner = ("set -e; r=$1; a=$2; u=$3; d=$4; shift 4; "
                  'mount -t proc proc "$r/proc"; '
                  'mount --bind "$a" "$r/var/cache/apt/archives"; ' + mounts + up +
                  'if [ -n "$u" ]; then exec chroot --userspec="$u" "$r" /usr/bin/env -C "$d" -i "$@"; '
                  'else exec chroot "$r" /usr/bin/env -C "$d" -i "$@"; fi')
         argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
-                *([] if network else ["--net"]),
+                *([] if network else ["--net"]), *(["--uts"] if hostname else []),
                 "/bin/sh", "-c", inner, "sh", self.root, self.apt_archives, user or "", cwd,
                 *environ, *[str(c) for c in cmd]]
         return _run(argv, check=check, timeout=timeout, env=_env(), merge=merge)

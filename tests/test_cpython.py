@@ -1,5 +1,5 @@
 """Pure logic of compiling CPython: Setup.local, hardening flags, the dynamic list, and the
-fixed, locked build directory, and the process state the PGO training starts in."""
+fixed, locked build directory, and the process state and host the PGO training sees."""
 import importlib.util
 import logging
 import signal
@@ -110,9 +110,8 @@ def test_training_starts_with_every_signal_at_its_default():
     assert run(cmd) == ["True", "True"]
 
 
-def test_training_log_records_do_not_read_the_clock(monkeypatch):
+def test_training_log_records_do_not_read_the_clock():
     """Log records made by the training carry a fixed time, whatever the time of day."""
-    monkeypatch.setattr(sys, "argv", [str(cpython.TRAINING)])
     spec = importlib.util.spec_from_file_location("pgo_training", cpython.TRAINING)
     training = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(training)
@@ -124,3 +123,75 @@ def test_training_log_records_do_not_read_the_clock(monkeypatch):
         logging.time, logging._startTime = saved
     assert [(r.created, r.msecs, r.relativeCreated) for r in records] == [(1700000000.625, 625.0,
                                                                           0.0)] * 2
+
+
+def _unlimited_stack():
+    import resource
+    resource.setrlimit(resource.RLIMIT_STACK, (resource.RLIM_INFINITY,
+                                                resource.getrlimit(resource.RLIMIT_STACK)[1]))
+
+
+SHOW_STACK = "import resource; print(resource.getrlimit(resource.RLIMIT_STACK)[0])"
+
+
+@pytest.mark.skipif(not cpython._stack_limit_settable(),
+                    reason="this host's hard stack limit is below the training's")
+def test_training_starts_with_a_fixed_stack_limit():
+    """A builder with an unlimited stack (the kernel then places mappings bottom-up) trains
+    with the same 8 MiB soft limit as any other; the control shows the limit is inherited
+    otherwise."""
+    def run(cmd):
+        return subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True,
+                              preexec_fn=_unlimited_stack).stdout.strip()
+    import resource
+    assert run([sys.executable, "-c", SHOW_STACK]) == str(resource.RLIM_INFINITY)
+    cmd = cpython.training_command(sys.executable, ["-c", SHOW_STACK],
+                                   cpython._aslr_switch_works(), stack_fixed=True)
+    assert run(cmd) == str(cpython.TRAINING_STACK)
+
+
+def test_training_never_reads_the_loaders_cache(tmp_path):
+    """In the training's environment the dynamic loader finds the interpreter's and its
+    extensions' libraries (ssl, sqlite3 here) without /etc/ld.so.cache, whose size is the
+    machine's; the control shows the cache is searched otherwise."""
+    multiarch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], text=True,
+                               stdout=subprocess.PIPE, check=True).stdout.strip()
+    env = cpython.training_environment("1700000000", tmp_path / "pycache", multiarch)
+    code = ["-c", "import ssl, sqlite3, zlib"]
+
+    def loader_log(env):
+        return subprocess.run(["/usr/bin/python3", *code], env={**env, "LD_DEBUG": "libs"},
+                              stderr=subprocess.PIPE, text=True, check=True).stderr
+    assert "search cache=/etc/ld.so.cache" in loader_log({"PATH": cpython.BUILD_PATH})
+    log = loader_log(env)
+    assert "libssl.so" in log and "libsqlite3.so" in log
+    assert "search cache=" not in log
+
+
+def test_configured_multiarch_is_read_from_the_makefile(tmp_path):
+    (tmp_path / "Makefile").write_text("VERSION=\t3.11\nMULTIARCH=\tx86_64-linux-gnu\n"
+                                       "MULTIARCH_CPPFLAGS = -DMULTIARCH=\\\"x86_64-linux-gnu\\\"\n")
+    assert cpython.configured_multiarch(tmp_path) == "x86_64-linux-gnu"
+    (tmp_path / "Makefile").write_text("VERSION=\t3.11\n")
+    with pytest.raises(PyrpathError, match="multiarch"):
+        cpython.configured_multiarch(tmp_path)
+
+
+STEADY = """
+import runpy, sys
+training = runpy.run_path(sys.argv[1], run_name="pgo_training")
+training["steady_host"]()
+import os, platform, threading
+print(platform.node(), platform.system(), platform.release(), os.getpid(),
+      threading.get_native_id(), os.listdir(sys.argv[2]) == sorted(os.listdir(sys.argv[2])))
+"""
+
+
+def test_training_sees_a_fixed_host(tmp_path):
+    """What the machine says about itself (host name, kernel, process and thread ids) is the
+    same in every training, and directories list sorted: each varied the profile (measured)."""
+    for name in ("zeta", "alpha", "mid", "Beta", "_x"):
+        (tmp_path / name).write_text("")
+    out = subprocess.run([sys.executable, "-c", STEADY, str(cpython.TRAINING), str(tmp_path)],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    assert out == ["localhost", "Linux", "6.1.0", "4242", "4243", "True"]

@@ -1,8 +1,9 @@
 """The extended tier (tests/run --extended): proofs too expensive for every CI run.
 
 Two cold builds of the default (PGO+LTO) interpreter, from empty caches, in directories of other
-names and depths, one after the other: the cache entries are the same file by file, and so are
-the packaged trees. The core tier proves the same for one cold build against an entry built
+names and depths, one after the other, the second as on another machine (another host name, an
+unlimited stack, a PID namespace of its own): the cache entries are the same file by file, and
+so are the packaged trees. The core tier proves the same for one cold build against an entry built
 earlier (test_offline_e2e.py); this is the pair from scratch. About 15 minutes on 2 cores.
 """
 import json
@@ -10,20 +11,30 @@ import shutil
 
 import pytest
 
-from conftest import REPO, SUITE_CACHE, copy_source, dh_pyrpath
+from conftest import REPO, SUITE_CACHE, build_env, copy_source, dh_pyrpath, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.extended]
 
 EXAMPLE = REPO / "examples" / "hello-service"
 
 
-def _cold(where):
+# What the PGO training's process sees of the machine, changed (each changed the profile once)
+ELSEWHERE = ("unshare", "--uts", "--pid", "--fork", "--kill-child", "/bin/sh", "-c",
+             'hostname another-build-host.example.org; ulimit -S -s unlimited; exec "$@"', "sh")
+
+
+def _cold(where, elsewhere=False):
     cache = where / "cache"
     (cache / "sources").mkdir(parents=True)
     for path in (SUITE_CACHE / "sources").glob("*"):  # no download: the same verified files
         shutil.copy2(path, cache / "sources" / path.name)
     src = copy_source(EXAMPLE, where)
-    proc = dh_pyrpath(cwd=src, env={"DH_PYRPATH_CACHE_DIR": str(cache)}, check=True)
+    env = {"DH_PYRPATH_CACHE_DIR": str(cache)}
+    if elsewhere:
+        proc = run([*ELSEWHERE, "/usr/bin/python3", "-m", "dh_pyrpath"], cwd=src, check=True,
+                   env=build_env(PYTHONPATH=str(REPO), **env))
+    else:
+        proc = dh_pyrpath(cwd=src, env=env, check=True)
     assert "instrumented for PGO" in proc.stdout, proc.stdout  # really compiled, with PGO
     tree = src / "debian" / "hello-service" / "opt" / "hello-service"
     key = json.loads((tree / "share/dh-pyrpath/build-info.json").read_text())["interpreter_key"]
@@ -38,7 +49,8 @@ def _files(tree):
 
 def test_two_cold_default_builds_elsewhere_are_byte_identical(tmp_path):
     key_a, manifest_a, tree_a = _cold(tmp_path / "a")
-    key_b, manifest_b, tree_b = _cold(tmp_path / "somewhere" / "much" / "deeper")
+    key_b, manifest_b, tree_b = _cold(tmp_path / "somewhere" / "much" / "deeper",
+                                      elsewhere=True)
     assert key_a == key_b
     differ = sorted(p for p in set(manifest_a) | set(manifest_b)
                     if manifest_a.get(p) != manifest_b.get(p))

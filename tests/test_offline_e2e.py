@@ -141,8 +141,8 @@ def test_a_corrupted_vendored_file_is_named(pair):
 @pytest.fixture(scope="module")
 def two_builds(pair, tmp_path_factory):
     """The online build (network, deb-src, tk-dev, a cache kept between runs) and the vendored
-    offline one (no network, no cache, another directory, later) of the same source: their
-    .debs and the offline build's output."""
+    offline one (no network, no cache, another directory, another host name and stack limit,
+    later) of the same source: their .debs and the offline build's output."""
     src, online, offline = pair
     ONLINE_CACHE.mkdir(parents=True, exist_ok=True)
     _put(online, src, "/src/online/hello-service", vendor=False)
@@ -150,7 +150,10 @@ def two_builds(pair, tmp_path_factory):
                       env={"DH_PYRPATH_CACHE_DIR": "/var/cache/dh-pyrpath"},
                       binds=[(ONLINE_CACHE, "/var/cache/dh-pyrpath")])
     _put(offline, src, "/build/elsewhere/hello-service")
-    second, log = _build(offline, "/build/elsewhere/hello-service", network=False)
+    # another machine, as the PGO training sees one: another host name (uuid asks platform),
+    # an unlimited stack (the kernel then lays memory out bottom-up)
+    second, log = _build(offline, "/build/elsewhere/hello-service", network=False,
+                         hostname="another-build-host.example.org", stack_limit="unlimited")
     keep = tmp_path_factory.mktemp("debs")
     a, b = keep / "online.deb", keep / "offline.deb"
     shutil.copy(first, a)
