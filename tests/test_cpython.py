@@ -195,3 +195,13 @@ def test_training_sees_a_fixed_host(tmp_path):
     out = subprocess.run([sys.executable, "-c", STEADY, str(cpython.TRAINING), str(tmp_path)],
                          stdout=subprocess.PIPE, text=True, check=True).stdout.split()
     assert out == ["localhost", "Linux", "6.1.0", "4242", "4243", "True"]
+
+
+def test_optimize_trains_the_workload_before_cpythons_own_task():
+    """--optimize runs the default workload (twice, as the default build does) and then
+    CPython's PGO test set, whose failures alone are tolerated."""
+    pgo = cpython.training_runs("pgo", "t.py")
+    assert pgo == [["-s", "t.py", cpython.TRAINING_ROUNDS]] * 2
+    optimize = cpython.training_runs("optimize", "t.py")
+    assert optimize[:2] == pgo
+    assert optimize[2][:3] == ["-m", "test", "--pgo"] and len(optimize) == 3

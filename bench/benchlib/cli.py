@@ -29,8 +29,8 @@ def parse_args(argv):
     ap.add_argument("--quick", action="store_true",
                     help="development run: 1 run of everything, hello-service only")
     ap.add_argument("--skip-optimize", action="store_true",
-                    help="do not build the --optimize interpreter (CPython's own PGO task + "
-                         "LTO: the run's longest build)")
+                    help="do not build the --optimize interpreter (the workload, then "
+                         "CPython's own PGO task, + LTO: the run's longest build)")
     ap.add_argument("--cold-runs", type=int, default=None, help="cold builds per variant (1)")
     ap.add_argument("--warm-runs", type=int, default=None, help="warm rebuilds per variant (3)")
     ap.add_argument("--startup-runs", type=int, default=None, help="timed start-ups (20)")
@@ -100,8 +100,8 @@ def say_plan(args):
              f"install x{args.install_runs} rounds (dpkg -i, purged before each)",
              f"pybench x{args.bench_rounds} rounds against {host.system_python()}"]
     if not args.skip_optimize:
-        steps.append("then the --optimize build (CPython's own PGO task + LTO), its start-up "
-                     "and pybench again")
+        steps.append("then the --optimize build (the workload, then CPython's own PGO task, "
+                     "+ LTO), its start-up and pybench again")
     for i, step in enumerate(steps, 1):
         say(f"  {i}. {step}")
 
