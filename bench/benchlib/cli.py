@@ -182,9 +182,9 @@ def measure_optimize(args, work, projects, hostlog):
     """The --optimize builds: cold for the first project, then with that interpreter cached;
     installed; every project's start-up timed again with all three builds in the same rounds."""
     opt_project = args.projects[0]
-    say(f"cold build with --optimize (PGO trained by CPython's own test task, LTO), "
-        f"{opt_project}: the longest build of the run; then the other projects with that "
-        "interpreter cached")
+    say(f"cold build with --optimize (PGO trained by the workload, then CPython's own test "
+        f"task, LTO), {opt_project}: the longest build of the run; then the other projects "
+        "with that interpreter cached")
     caches = fresh_caches(work, "opt")
     for i, project in enumerate(args.projects):
         kind = "cold" if i == 0 else "warm"

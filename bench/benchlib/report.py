@@ -124,7 +124,8 @@ def project_section(project, pres, python, found):
     if b.get("pyrpath-opt"):
         kind = "cold" if b["pyrpath-opt"]["cold"] else "warm"
         o = b["pyrpath-opt"][kind][-1]
-        out.append("  dh-pyrpath --optimize build (PGO trained by CPython's test task, LTO), "
+        out.append("  dh-pyrpath --optimize build (PGO: the workload, then CPython's test "
+                   "task; LTO), "
                    f"{'empty caches' if kind == 'cold' else 'interpreter cached'}: "
                    f"{fmt_s(o['seconds'])}, .deb {o['deb_bytes'] / MB:.2f} MB, installed "
                    f"{o['installed_kib'] * 1024 / MB:.1f} MB; dh_pyrpath stages: " + stages(o))
