@@ -162,14 +162,24 @@ def test_maturin_hook_with_cargo(tmp_path, clean_env):
     assert meta.version == "0.2.0" and "maturin 1.9.6 from the package index" in meta.source
 
 
+def _path_without(tmp_path, *names):
+    """A PATH of one directory with /usr/bin's programs but `names`: a host without them,
+    whatever this one has installed (the extended tier installs cargo)."""
+    bin_dir = tmp_path / "bin-without"
+    bin_dir.mkdir()
+    for exe in Path("/usr/bin").iterdir():
+        if exe.name not in names:
+            (bin_dir / exe.name).symlink_to(exe)
+    return str(bin_dir)
+
+
 def test_maturin_hook_without_cargo_names_cargo(tmp_path, clean_env, monkeypatch):
     path = project(tmp_path, "maturin_tool")
     text = (path / "pyproject.toml").read_text().replace('version = "0.2.0"\n',
                                                          'dynamic = ["version"]\n')
     (path / "pyproject.toml").write_text(text)
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # Debian's cargo is not installed here
-    if shutil.which("cargo"):
-        pytest.skip("Debian's cargo is installed")
+    monkeypatch.setenv("PATH", _path_without(tmp_path, "cargo", "rustc"))
+    assert shutil.which("cargo") is None
     with pytest.raises(MetadataError, match=r"reading the metadata with maturin needs cargo, "
                                             r"which is not installed .*apt-get install cargo"):
         metadata.read(path)
