@@ -44,6 +44,8 @@ NEUTRAL_BUILD_DIR = "/usr/src/cpython"
 HELPERS = Path(__file__).resolve().parent / "helpers"
 TRAINING = HELPERS / "pgo_training.py"
 TRAINING_ROUNDS = "40"
+# --optimize's second part: CPython's own PGO task (its Makefile's PROFILE_TASK)
+CPYTHON_PGO_TASK = ("-m", "test", "--pgo", "--timeout=1200")
 # The training's stack limit (soft): Debian's default, 8 MiB.
 TRAINING_STACK = 8 * 1024 * 1024
 # Written into the source tree; the linker reads it for libpython (see dynamic_list()).
@@ -376,9 +378,9 @@ def training_runs(profile, script):
     CPython's own task, broader; alone, it left what services spend their time in cold
     (measured: regular expressions at 0.674x of Debian's interpreter).
     """
-    runs = [["-s", script, TRAINING_ROUNDS]] * 2
+    runs = [("-s", script, TRAINING_ROUNDS)] * 2
     if profile == "optimize":
-        runs.append(["-m", "test", "--pgo", "--timeout=1200"])
+        runs.append(CPYTHON_PGO_TASK)
     return runs
 
 
@@ -413,7 +415,7 @@ def train(srcdir, version, profile, epoch, log):
                     cwd=srcdir, env=env,
                     fix="the instrumented interpreter failed its training; see the log")
         except PyrpathError:
-            if args[0] == "-s":
+            if args != CPYTHON_PGO_TASK:
                 raise
             # CPython's own task: a failing test still trained the rest (its Makefile ignores
             # the exit status too)

@@ -201,7 +201,7 @@ def test_optimize_trains_the_workload_before_cpythons_own_task():
     """--optimize runs the default workload (twice, as the default build does) and then
     CPython's PGO test set, whose failures alone are tolerated."""
     pgo = cpython.training_runs("pgo", "t.py")
-    assert pgo == [["-s", "t.py", cpython.TRAINING_ROUNDS]] * 2
+    assert pgo == [("-s", "t.py", cpython.TRAINING_ROUNDS)] * 2
     optimize = cpython.training_runs("optimize", "t.py")
     assert optimize[:2] == pgo
-    assert optimize[2][:3] == ["-m", "test", "--pgo"] and len(optimize) == 3
+    assert optimize[2][:3] == ("-m", "test", "--pgo") and len(optimize) == 3
