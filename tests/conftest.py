@@ -83,9 +83,10 @@ def build_deb(srcdir, *extra, env=None):
     return sorted(p for p in set(srcdir.parent.glob("*.deb")) - before if "-dbgsym_" not in p.name)
 
 
-def dh_pyrpath(*args, cwd, env=None, check=False):
-    """Run dh_pyrpath from this checkout (not the installed one) in a source tree."""
-    return run(["/usr/bin/python3", "-m", "dh_pyrpath", *args], cwd=cwd, check=check,
+def dh_pyrpath(*args, cwd, env=None, check=False, prefix=()):
+    """Run dh_pyrpath from this checkout (not the installed one) in a source tree; `prefix` is
+    a command that runs it (unshare ..., ending in what execs its arguments)."""
+    return run([*prefix, "/usr/bin/python3", "-m", "dh_pyrpath", *args], cwd=cwd, check=check,
                env=build_env(PYTHONPATH=str(REPO), **(env or {})))
 
 

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, SUITE_CACHE, build_env, copy_source, dh_pyrpath, run
+from conftest import REPO, SUITE_CACHE, copy_source, dh_pyrpath
 
 pytestmark = [pytest.mark.e2e, pytest.mark.extended]
 
@@ -29,12 +29,8 @@ def _cold(where, elsewhere=False):
     for path in (SUITE_CACHE / "sources").glob("*"):  # no download: the same verified files
         shutil.copy2(path, cache / "sources" / path.name)
     src = copy_source(EXAMPLE, where)
-    env = {"DH_PYRPATH_CACHE_DIR": str(cache)}
-    if elsewhere:
-        proc = run([*ELSEWHERE, "/usr/bin/python3", "-m", "dh_pyrpath"], cwd=src, check=True,
-                   env=build_env(PYTHONPATH=str(REPO), **env))
-    else:
-        proc = dh_pyrpath(cwd=src, env=env, check=True)
+    proc = dh_pyrpath(cwd=src, env={"DH_PYRPATH_CACHE_DIR": str(cache)}, check=True,
+                      prefix=ELSEWHERE if elsewhere else ())
     assert "instrumented for PGO" in proc.stdout, proc.stdout  # really compiled, with PGO
     tree = src / "debian" / "hello-service" / "opt" / "hello-service"
     key = json.loads((tree / "share/dh-pyrpath/build-info.json").read_text())["interpreter_key"]
