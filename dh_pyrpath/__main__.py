@@ -10,8 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, debhelper, remote as remotelib, settings as settingslib, shlibs
-from .cache import default_location, open_cache
+from . import __version__, debhelper, host, pipeline, settings as settingslib, vendor
+from .python import interpreter, shlibs
+from .store import maintenance, remote as remotelib
+from .store.location import default_location, open_cache
 from .errors import PyrpathError, UsageError
 from .log import BuildLog
 
@@ -86,7 +88,7 @@ def make_parser():
     own.add_argument("--no-cache", action="store_const", const=True, default=None,
                      help="build everything in debian/.debhelper, share nothing")
     own.add_argument("--ca-bundle", help="CA certificates pip and downloads verify TLS with "
-                     f"(env DH_PYRPATH_CA_BUNDLE; default {settingslib.SYSTEM_CA_BUNDLE})")
+                     f"(env DH_PYRPATH_CA_BUNDLE; default {host.SYSTEM_CA_BUNDLE})")
     own.add_argument("--vendor-dir", help="where --vendor writes and builds read vendored "
                      f"files (default {settingslib.DEFAULT_VENDOR_DIR})")
     own.add_argument("--remote-cache", metavar="URL", help="shared HTTP cache of interpreters, "
@@ -94,8 +96,8 @@ def make_parser():
     own.add_argument("--remote-cache-readonly", action="store_const", const=True, default=None,
                      help="fetch from the remote cache, never publish to it (env "
                           "DH_PYRPATH_REMOTE_CACHE_READONLY=1)")
-    vendor = p.add_argument_group("offline builds")
-    vendor.add_argument("--vendor", action="store_true",
+    offline = p.add_argument_group("offline builds")
+    offline.add_argument("--vendor", action="store_true",
                         help="download everything the packages' builds need (CPython source, "
                              "wheels and sdists, build requirements) into --vendor-dir, then "
                              "exit; later builds need no network")
@@ -171,13 +173,13 @@ def cache_command(opts):
         raise PyrpathError(f"no usable cache at {location}: set DH_PYRPATH_CACHE_DIR or "
                            "--cache-dir")
     if opts.cache_prune:
-        removed = cache.prune(opts.max_age)
+        removed = maintenance.prune(cache, opts.max_age)
         for kind, name, size in removed:
             print(f"removed  {kind:<12} {_size(size)}  {name}")
         print(f"pruned {len(removed)} items, {_size(sum(r[2] for r in removed)).strip()} "
               f"from {cache.root}")
         return 0
-    rows = cache.contents()
+    rows = maintenance.contents(cache, interpreter.describe_entry)
     print(f"cache {cache.root}" + (" (shared with its group)" if cache.shared else ""))
     remote = _remote_for_cache_info(opts)
     if remote is not None:
@@ -219,7 +221,6 @@ def run(opts):
             print(f"dh_pyrpath: {s.package}: would build CPython from {s.python_source} and "
                   f"install {s.project_dir} into {s.prefix}")
         return 0
-    from . import pipeline  # heavy imports only when there is work to do
     for s in plans:
         cache = None
         if not s.no_cache:
@@ -248,7 +249,6 @@ def run(opts):
 
 def vendor_command(plans, opts, build_opts):
     """dh_pyrpath --vendor: every package's build inputs into the vendor directory."""
-    from . import vendor  # heavy imports only when there is work to do
     roots = sorted({s.vendor_dir for s in plans})
     if len(roots) != 1:
         raise UsageError(f"the packages name {len(roots) or 'no'} vendor directories "

@@ -9,16 +9,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sources
+from . import host
 from .errors import UsageError
 
 DEFAULT_INSTALL_ROOT = "/opt"
 DEFAULT_REQUIREMENTS = "debian/deb-requirements.txt"
 # `dh_pyrpath --vendor` writes here (at the top of the source tree); builds use it when present.
 DEFAULT_VENDOR_DIR = "pyrpath-vendor"
-# The CA bundle pip and downloads verify TLS with unless ca-bundle says otherwise: the host's
-# (ca-certificates), which holds a site's own CAs (a TLS proxy's) where the admin added them.
-SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 DEFAULT_SHEBANG_FLAGS = "-I"
 # The interpreter is built once at a placeholder prefix of this length and moved; a longer
 # prefix cannot be patched into libpython's compiled-in strings.
@@ -89,7 +86,7 @@ class Settings:
     optimize: bool = False
     cache_dir: str = None
     no_cache: bool = False
-    ca_bundle: str = None          # None: SYSTEM_CA_BUNDLE if it exists, else pip's own
+    ca_bundle: str = None          # None: host.SYSTEM_CA_BUNDLE if it exists, else pip's own
     require_pins: bool = False     # unpinned requirements are an error, not a warning
     vendor_dir: str = DEFAULT_VENDOR_DIR
     remote_cache: str = None       # URL of a shared HTTP cache (remote.py)
@@ -162,7 +159,7 @@ def resolve(package, cli, config_path=None, env=None, default_source=None):
         merged.update(layer)
     s = Settings(package=package)
     s.python_source = merged.get("python-source") or (
-        default_source or sources.host_default_source)()
+        default_source or host.host_default_source)()
     s.python_sha256 = merged.get("python-sha256")
     if s.python_sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", s.python_sha256):
         raise UsageError(f"--python-sha256 '{s.python_sha256}' is not a sha256 hex digest: "

@@ -28,9 +28,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache as cachelib
-from . import debhelper, deps, interpreter, placement, sources
+from . import debhelper
+from .deps import vendoring
 from .errors import PyrpathError
+from .python import interpreter, placement, sources
+from .store.files import sha256_file
 
 FORMAT = 1
 MANIFEST = "MANIFEST.json"
@@ -68,7 +70,7 @@ class VendorSet:
             path = root / rel
             if not path.is_file():
                 raise StaleVendor(f"vendored file {root}/{rel} is missing: {_fix(root)}")
-            got = cachelib.sha256_file(path)
+            got = sha256_file(path)
             if got != want["sha256"]:
                 raise StaleVendor(f"vendored file {root}/{rel} has sha256 {got}, the manifest "
                                   f"says {want['sha256']}: it is corrupt or was changed; "
@@ -86,7 +88,7 @@ class VendorSet:
             raise StaleVendor(f"{self.root} was made for python-source = "
                               f"{entry.get('python-source')}, the build asks for "
                               f"{settings.python_source}: {_fix(self.root)}")
-        current = deps.vendor_inputs(settings, project_dir)
+        current = vendoring.vendor_inputs(settings, project_dir)
         for rel in sorted(set(current) | set(entry.get("inputs", {}))):
             if current.get(rel) != entry.get("inputs", {}).get(rel):
                 raise StaleVendor(f"{rel} changed since {self.root} was made: {_fix(self.root)}")
@@ -147,7 +149,7 @@ def make(plans, build_opts, log, cache=None):
                                                                      staging, cache, log)
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
             manifest["files"][path.relative_to(staging).as_posix()] = {
-                "sha256": cachelib.sha256_file(path), "size": path.stat().st_size}
+                "sha256": sha256_file(path), "size": path.stat().st_size}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
                                         encoding="utf-8")
         _replace(root, staging)
@@ -180,10 +182,10 @@ def _vendor_package(settings, build_opts, staging, cache, log):
                 settings, build_opts, cache, work, log,
                 lambda found: placement.place(found, work / "prefix", work), source, facts)
         with log.stage("python", "the distributions, build requirements and sdists' ones"):
-            result = deps.vendor(settings, Path(settings.project_dir),
-                                 str(work / "prefix" / "bin" / f"python{interp.xy}"), interp.pip,
-                                 facts["version"], debhelper.host_arch(), staging / "python",
-                                 work / "deps", log, cache=cache)
+            result = vendoring.vendor(settings, Path(settings.project_dir),
+                                      str(work / "prefix" / "bin" / f"python{interp.xy}"),
+                                      interp.pip, facts["version"], debhelper.host_arch(),
+                                      staging / "python", work / "deps", log, cache=cache)
     return {"python-source": settings.python_source, "cpython": c,
             "inputs": result["inputs"], "python": sorted(f"python/{n}" for n in result["files"])}
 

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from dh_pyrpath import locks
+from dh_pyrpath.deps import locks
 
 from . import __version__, buildenv, fields, metadata, python_source, render, requirements
 from .errors import MakeDebError

@@ -30,8 +30,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from dh_pyrpath import cache as dh_cache
-from dh_pyrpath.settings import SYSTEM_CA_BUNDLE
+from dh_pyrpath.host import SYSTEM_CA_BUNDLE
+from dh_pyrpath.store import files as dh_files, location as dh_location
 
 from .errors import MetadataError, UsageError
 
@@ -78,7 +78,7 @@ class IndexSettings:
                 raise UsageError(f"find-links {link!r} is neither a directory nor an http(s) "
                                  f"URL; point --find-links (or DH_PYRPATH_FIND_LINKS) at a "
                                  f"directory of wheels")
-        location = dh_cache.default_location(env)
+        location = dh_location.default_location(env)
         cache = location / "wheels" if location else None
         return cls(index_url=index_url or env.get("DH_PYRPATH_INDEX_URL") or None,
                    extra_index_urls=env.get("DH_PYRPATH_EXTRA_INDEX_URL", "").split(),
@@ -204,7 +204,7 @@ def verified_wheels(cache_dir, into):
     for whl in sorted(Path(cache_dir).glob("*.whl")):
         try:
             ok = whl.with_name(whl.name + ".sha256").read_text().strip() == \
-                dh_cache.sha256_file(whl)
+                dh_files.sha256_file(whl)
         except OSError:
             ok = False
         if ok:

@@ -8,7 +8,8 @@ newer revisions when they appear. A pinned spec or a tarball is written as given
 """
 import re
 
-from dh_pyrpath import sources
+from dh_pyrpath import host
+from dh_pyrpath.python import sources
 from dh_pyrpath.errors import PyrpathError
 
 from .errors import PythonSourceError
@@ -19,7 +20,7 @@ def requested(value):
     if value:
         return value
     try:
-        return sources.host_default_source()
+        return host.host_default_source()
     except PyrpathError as exc:
         raise PythonSourceError(str(exc)) from None
 

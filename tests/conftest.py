@@ -11,14 +11,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dh_pyrpath import sources  # noqa: E402  (needs the checkout on sys.path)
+from dh_pyrpath import host
 
 # What the host is: the tests build for whatever Debian release runs them (bookworm: python3.11,
 # trixie: python3.13), read from the system as dh_pyrpath's default is.
-HOST_PYTHON = sources.host_default_package()          # "python3.11"
+HOST_PYTHON = host.host_default_package()          # "python3.11"
 HOST_XY = HOST_PYTHON[len("python"):]                 # "3.11"
 HOST_ABI = "cpython-" + HOST_XY.replace(".", "")      # "cpython-311", in pyc and .so names
-HOST_CODENAME = sources.host_codename()
+HOST_CODENAME = host.host_codename()
 
 # One cache for the whole suite, outside the checkout: every run on this machine (a CI clone, a
 # developer's checkout) reuses its verified interpreter entries. Entries are keyed by everything

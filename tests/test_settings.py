@@ -1,7 +1,8 @@
 """Per-package settings: file format, precedence, validation."""
 import pytest
 
-from dh_pyrpath import settings, sources
+from dh_pyrpath import host
+from dh_pyrpath import settings
 from dh_pyrpath.errors import UsageError
 
 
@@ -15,7 +16,7 @@ def test_defaults_put_the_package_under_opt():
     s = settings.resolve("svc", {}, None, env={})
     assert s.prefix == "/opt/svc"
     # the host release's default python3, read from the host (never a table of codenames)
-    assert s.python_source == sources.host_default_source()
+    assert s.python_source == host.host_default_source()
     assert settings.resolve("svc", {}, None, env={},
                             default_source=lambda: "debian:python3.13").python_source == \
         "debian:python3.13"

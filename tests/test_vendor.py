@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dh_pyrpath import deps, vendor
+from dh_pyrpath.deps import vendoring
+from dh_pyrpath import vendor
 from dh_pyrpath.settings import Settings
 
 PROJECT = Path(__file__).parent / "data" / "sources" / "locked"
@@ -30,7 +31,7 @@ def tree(tmp_path, monkeypatch):
         "files": {"python/demo-1.0-py3-none-any.whl": {
             "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(), "size": 43}},
         "packages": {"locked": {"python-source": settings.python_source, "cpython": {},
-                                "inputs": deps.vendor_inputs(settings, Path("."))}},
+                                "inputs": vendoring.vendor_inputs(settings, Path("."))}},
     }
     (root / vendor.MANIFEST).write_text(json.dumps(manifest))
     return src, settings
@@ -50,7 +51,7 @@ def test_no_vendor_directory_is_no_vendoring(tree):
 
 def test_inputs_are_the_project_files_and_the_requirements(tree):
     src, settings = tree
-    inputs = deps.vendor_inputs(settings, Path("."))
+    inputs = vendoring.vendor_inputs(settings, Path("."))
     assert set(inputs) == {"pyproject.toml", "debian/deb-requirements.txt"}, inputs
     assert all(len(v) == 64 for v in inputs.values())
 
@@ -104,7 +105,7 @@ def test_a_package_not_vendored_is_named(tree):
 def test_the_vendored_source_is_labelled_as_an_online_build_labels_it(tmp_path):
     """build-info.json and the SBOM carry the label: where the files came from must not change
     them (the SBOM reads the Debian revision out of it)."""
-    from dh_pyrpath import sbom
+    from dh_pyrpath.package import sbom
     entry = {"cpython": {"tarball": "cpython/python3.11_3.11.2.orig.tar.gz", "sha256": "ab" * 32,
                          "debian": "cpython/python3.11_3.11.2-6+deb12u8.debian.tar.xz",
                          "debian_sha256": "cd" * 32, "package": "python3.11",

@@ -7,7 +7,7 @@ import platform
 import shutil
 from pathlib import Path
 
-from dh_pyrpath import sources
+from dh_pyrpath import host
 
 from .proc import SYSTEM_PATH, BenchError, apt_get, installed_version, run, say
 
@@ -21,7 +21,7 @@ def python():
     """The host release's default python3.X ("python3.11" on bookworm, "python3.13" on trixie):
     what dh-virtualenv's packages run on, what dh-pyrpath's are built from, and the speed
     reference."""
-    return sources.host_default_package()
+    return host.host_default_package()
 
 
 def system_python():

@@ -15,7 +15,10 @@ import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dh_pyrpath import sources, verify
+from dh_pyrpath import host as dh_host
+from dh_pyrpath.package import verify
+from dh_pyrpath.python import apt
+from dh_pyrpath.python import sources
 from dh_pyrpath.errors import PyrpathError
 
 from . import aptsrc, builds, host
@@ -110,9 +113,9 @@ def resolve(entry):
         if entry.asked == "host":
             package, pinned, suite = host.python(), None, None
         elif entry.asked == "other":
-            suite = aptsrc.other_release(sources.host_codename())
+            suite = aptsrc.other_release(dh_host.host_codename())
             if suite is None:
-                return unobtainable(entry, f"this host's release ({sources.host_codename()}) is "
+                return unobtainable(entry, f"this host's release ({dh_host.host_codename()}) is "
                                            f"not one of {', '.join(aptsrc.RELEASES)}: no other "
                                            "release to take")
             conf = aptsrc.config(suite)
@@ -124,7 +127,7 @@ def resolve(entry):
             package, pinned, suite = SPEC_RE.match(entry.asked).groups()
             if suite is None:
                 with aptsrc.using(None):
-                    known_here = bool(sources.showsrc(package).strip())
+                    known_here = bool(apt.showsrc(package).strip())
                 suite = None if known_here else UNSTABLE
             if suite is not None:
                 conf = aptsrc.config(suite)
@@ -139,16 +142,16 @@ def resolve(entry):
 
 
 def resolve_debian(entry, package, pinned):
-    text = sources.showsrc(package)
+    text = apt.showsrc(package)
     if not text.strip():
-        return unobtainable(entry, str(sources.missing_source_error(package)))
-    known = sources.revisions(text)
+        return unobtainable(entry, str(apt.missing_source_error(package)))
+    known = apt.revisions(text)
     if pinned:
         known = [r for r in known if r.version == pinned]
         if not known:
             return unobtainable(entry, f"apt knows no {package} {pinned}")
     for rev in known:
-        if sources.archive_serves(package, rev.version):
+        if apt.archive_serves(package, rev.version):
             entry.spec = f"debian:{package}={rev.version}"
             return entry
     listed = ", ".join(r.version for r in known) or "none"

@@ -1,0 +1,77 @@
+"""Keeping a cache in bounds: what it holds (--cache-info) and removing what is unused
+(--cache-prune), without disturbing the builds that use it meanwhile."""
+import time
+
+from .cache import SUM
+from .entries import last_used
+from .files import DISCARDED, remove_tree, tree_size
+
+
+def contents(cache, describe=lambda entry: entry.name):
+    """What the cache holds: [(kind, name, bytes, last used as a timestamp)]; `describe` names
+    an interpreter entry from its directory (the store cannot: it does not read payloads)."""
+    rows = []
+    for entry in cache.interpreter_entries():
+        name = describe(entry)
+        rows.append(("interpreter", name, tree_size(entry), last_used(entry)))
+    for kind, pattern in (("source", "sources/*"), ("wheel", "wheels/*.whl")):
+        for path in sorted(cache.root.glob(pattern)):
+            if path.is_file():
+                rows.append((kind, path.name, path.stat().st_size, path.stat().st_mtime))
+    for kind, sub in (("pip cache", "pip"), ("temporary", "tmp")):
+        if cache.path(sub).exists():
+            rows.append((kind, sub + "/", tree_size(cache.path(sub)), None))
+    return rows
+
+
+def prune(cache, max_age_days, now=None):
+    """Remove what was not used for max_age_days (0: everything not in use right now).
+
+    Interpreter entries in use (locked) are skipped; wheels and sources age from when
+    they were stored. In a shared cache, what another user owns and this one may not
+    remove is skipped (root's prune removes everything). Returns [(kind, name, bytes)]
+    removed.
+    """
+    now = time.time() if now is None else now
+    cutoff = now - max_age_days * 86400
+    removed = []
+
+    def remove(kind, path, name=None):
+        size = tree_size(path) if path.is_dir() else path.stat().st_size
+        try:
+            if path.is_dir() and not path.is_symlink():
+                remove_tree(path)
+            else:
+                path.unlink()
+        except PermissionError:
+            return False
+        removed.append((kind, name or path.name, size))
+        return True
+
+    for entry in cache.interpreter_entries():
+        if last_used(entry) > cutoff and max_age_days > 0:
+            continue
+        with cache.lock(f"interpreter-{entry.name}", blocking=False) as held:
+            if held is not None:
+                remove("interpreter", entry)
+    for kind, pattern in (("source", "sources/*"), ("wheel", "wheels/*.whl")):
+        for path in sorted(cache.root.glob(pattern)):
+            if path.is_file() and (max_age_days == 0 or path.stat().st_mtime <= cutoff):
+                if remove(kind, path):
+                    path.with_name(path.name + SUM).unlink(missing_ok=True)
+    if cache.path("pip").exists() and max_age_days == 0:
+        remove("pip cache", cache.path("pip"), "pip/")
+    # Staging directories of builds that died: their key's lock is free.
+    for path in sorted(cache.path("tmp").glob("*")):
+        key = path.name.split("-")[1] if path.name.startswith("interpreter-") else None
+        if key:
+            with cache.lock(f"interpreter-{key}", blocking=False) as held:
+                if held is not None:
+                    remove("temporary", path)
+        elif path.stat().st_mtime <= now - 86400:
+            remove("temporary", path)
+    # What discard() renamed aside because another user owned it.
+    for parent in (cache.root, cache.path("interpreters"), cache.path("tmp")):
+        for path in sorted(parent.glob(DISCARDED + "*")):
+            remove("discarded", path)
+    return removed

@@ -1,0 +1,122 @@
+"""The shared cache: location, manifests that catch damage, locking, atomic publish."""
+import multiprocessing
+import os
+import time
+
+from dh_pyrpath.store import cache as cachelib
+from dh_pyrpath.store import entries
+from dh_pyrpath.store import files as storefiles
+from dh_pyrpath.store import location
+from dh_pyrpath.store import sharing
+
+
+def test_default_location_order():
+    assert str(location.default_location({"DH_PYRPATH_CACHE_DIR": "/c", "HOME": "/h"})) == "/c"
+    assert str(location.default_location({"XDG_CACHE_HOME": "/x", "HOME": "/h"})) == "/x/dh-pyrpath"
+    assert str(location.default_location({"HOME": "/h"})) == "/h/.cache/dh-pyrpath"
+    assert location.default_location({}) is None
+
+
+def test_unwritable_location_turns_caching_off(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert location.open_cache(blocker / "cache") is None
+    assert location.open_cache(None) is None
+    assert isinstance(location.open_cache(tmp_path / "ok"), cachelib.Cache)
+
+
+def test_manifest_detects_truncation_tampering_and_extras(tmp_path):
+    tree = tmp_path / "payload"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "bin" / "python").write_bytes(b"x" * 100)
+    os.symlink("python", tree / "bin" / "python3")
+    entries.write_manifest(tmp_path, tree)
+    manifest = entries.read_manifest(tmp_path)
+    assert storefiles.manifest_problems(tree, manifest) == []
+    (tree / "bin" / "python").write_bytes(b"x" * 99)
+    assert storefiles.manifest_problems(tree, manifest) == ["changed bin/python"]
+    (tree / "bin" / "python").write_bytes(b"y" * 100)
+    assert storefiles.manifest_problems(tree, manifest) == ["changed bin/python"]
+    (tree / "bin" / "python").write_bytes(b"x" * 100)
+    (tree / "stray").write_text("")
+    assert storefiles.manifest_problems(tree, manifest) == ["unexpected stray"]
+
+
+def _hold(root, name, delay, out):
+    c = cachelib.Cache(root)
+    with c.lock(name):
+        out.put(("in", time.monotonic()))
+        time.sleep(delay)
+        out.put(("out", time.monotonic()))
+
+
+def test_lock_excludes_other_processes(tmp_path):
+    q = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=_hold, args=(tmp_path, "k", 0.3, q)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    # in time order: each process's queue feeder thread may deliver after the other's
+    events = sorted((q.get() for _ in range(4)), key=lambda event: event[1])
+    assert [e[0] for e in events] == ["in", "out", "in", "out"]
+
+
+def test_publish_replaces_atomically(tmp_path):
+    c = cachelib.Cache(tmp_path)
+    staged = c.tempdir("x-")
+    (staged / "f").write_text("new")
+    final = tmp_path / "entries" / "k"
+    final.mkdir(parents=True)
+    (final / "f").write_text("old")
+    c.publish(staged, final)
+    assert (final / "f").read_text() == "new" and not staged.exists()
+
+
+def test_default_location_prefers_the_shared_build_host_cache(tmp_path):
+    system = tmp_path / "var-cache-dh-pyrpath"
+    env = {"XDG_CACHE_HOME": "/x", "HOME": "/h"}
+    assert str(location.default_location(env, system=system)) == "/x/dh-pyrpath"  # absent
+    system.mkdir()
+    assert location.default_location(env, system=system) == system
+    assert str(location.default_location({"DH_PYRPATH_CACHE_DIR": "/c"}, system=system)) == "/c"
+
+
+def test_share_modes_gives_one_canonical_form(tmp_path):
+    tree = tmp_path / "payload"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "bin" / "python").write_text("")
+    (tree / "bin" / "python").chmod(0o4770)
+    (tree / "data").write_text("")
+    (tree / "data").chmod(0o600)
+    (tree / "bin").chmod(0o2770)
+    os.symlink("python", tree / "bin" / "python3")
+    storefiles.share_modes(tree)
+    modes = {p.name: p.lstat().st_mode & 0o7777 for p in tree.rglob("*") if not p.is_symlink()}
+    assert modes == {"bin": 0o755, "python": 0o755, "data": 0o644}
+    assert tree.stat().st_mode & 0o7777 == 0o755
+
+
+def _open_shared(root, out):
+    opened = location.open_cache(root)
+    out.put((os.umask(0), opened.shared,
+             {n: (root / n).stat().st_mode & 0o7777 for n in sharing.SUBDIRS}))
+
+
+def test_open_cache_on_a_shared_directory(tmp_path):
+    root = tmp_path / "shared"
+    root.mkdir()
+    root.chmod(0o2775)
+    q = multiprocessing.Queue()
+    old = os.umask(0o027)  # inherited by the child; open_cache changes the child's only
+    try:
+        p = multiprocessing.Process(target=_open_shared, args=(root, q))
+        p.start()
+        p.join()
+    finally:
+        os.umask(old)
+    umask, shared, modes = q.get()
+    assert shared and umask == 0o007
+    assert set(modes.values()) == {0o2770}  # group rwx and setgid; others as the umask said
+    root.chmod(0o755)
+    assert not sharing.is_shared(root) and not cachelib.Cache(root).shared
