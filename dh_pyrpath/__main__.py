@@ -3,6 +3,7 @@
 The one place that prints errors and maps exceptions to exit codes.
 """
 import argparse
+import grp
 import os
 import shlex
 import signal
@@ -12,12 +13,15 @@ from pathlib import Path
 
 from . import __version__, debhelper, host, pipeline, settings as settingslib, vendor
 from .python import interpreter, shlibs
-from .store import maintenance, remote as remotelib
+from .store import entries, maintenance, remote as remotelib, sharing
+from .store.files import summarize
 from .store.location import default_location, open_cache
 from .errors import PyrpathError, UsageError
 from .log import BuildLog
 
 LOG_ROOT = Path("debian/.debhelper/dh_pyrpath")
+# The group of a build host's shared cache (docs/cache.md).
+SHARED_GROUP = "dh-pyrpath"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,6 +110,11 @@ def make_parser():
                        help="list what the cache holds and its size, then exit")
     cache.add_argument("--cache-prune", action="store_true",
                        help="remove cache contents not used for --max-age days, then exit")
+    cache.add_argument("--cache-share", metavar="DIR",
+                       help="make DIR the build host's cache shared by --group (created when "
+                            "missing; an existing cache keeps every entry), then exit")
+    cache.add_argument("--group", default=SHARED_GROUP,
+                       help=f"for --cache-share (default {SHARED_GROUP})")
     cache.add_argument("--max-age", type=float, default=30, metavar="DAYS",
                        help="for --cache-prune (default 30; 0 removes all not in use)")
     p.add_argument("--version", action="version", version=f"dh_pyrpath {__version__}")
@@ -166,6 +175,38 @@ def _remote_for_cache_info(opts, env=None):
     return remotelib.Remote(url, readonly=readonly, ca_bundle=ca_bundle)
 
 
+def share_command(opts):
+    """dh_pyrpath --cache-share DIR: docs/cache.md's one way to a shared cache."""
+    try:
+        gid = grp.getgrnam(opts.group).gr_gid
+    except KeyError:
+        raise UsageError(f"group {opts.group} does not exist: create it (groupadd --system "
+                         f"{opts.group}) or name another with --group") from None
+    root = Path(opts.cache_share)
+    try:
+        changed = sharing.share(root, gid)
+    except PermissionError as exc:
+        raise PyrpathError(f"cannot give {exc.filename} to group {opts.group} "
+                           f"({exc.strerror}): run dh_pyrpath --cache-share as root or as "
+                           "the owner of the cache") from None
+    except OSError as exc:
+        raise PyrpathError(f"cannot make {root} a shared cache: {exc}") from None
+    cache = open_cache(root)
+    kept, damaged = 0, []
+    for entry in cache.interpreter_entries():
+        problems = entries.entry_problems(entry)
+        if problems:
+            damaged.append((entry.name, problems))
+        else:
+            kept += 1
+    print(f"cache {root}: shared with group {opts.group} ({changed} paths changed); "
+          f"{kept} interpreter entries intact and kept")
+    for key, problems in damaged:
+        print(f"damaged  interpreter {key}: {summarize(problems)}: it is rebuilt when next "
+              "used")
+    return 0
+
+
 def cache_command(opts):
     location = Path(opts.cache_dir) if opts.cache_dir else default_location()
     cache = open_cache(location)
@@ -179,7 +220,7 @@ def cache_command(opts):
         print(f"pruned {len(removed)} items, {_size(sum(r[2] for r in removed)).strip()} "
               f"from {cache.root}")
         return 0
-    rows = maintenance.contents(cache, interpreter.describe_entry)
+    rows = maintenance.contents(cache, interpreter.describe_entries)
     print(f"cache {cache.root}" + (" (shared with its group)" if cache.shared else ""))
     remote = _remote_for_cache_info(opts)
     if remote is not None:
@@ -192,6 +233,8 @@ def cache_command(opts):
 
 
 def run(opts):
+    if opts.cache_share:
+        return share_command(opts)
     if opts.cache_info or opts.cache_prune:
         return cache_command(opts)
     control = debhelper.read_control()

@@ -1,8 +1,8 @@
 """Which CPython dh_pyrpath builds for the package: make-deb writes it pinned.
 
 Without --python-source it is the host's default python3 (read from the system by
-dh_pyrpath.sources, never from a table of release names). A ``debian:python3.X`` source is
-written as ``debian:python3.X=<revision>``, the newest revision apt knows that the archive
+dh_pyrpath.host and dh_pyrpath.python.sources, never from a table of release names). A
+``debian:python3.X`` source is written as ``debian:python3.X=<revision>``, the newest revision apt knows that the archive
 serves, so the package builds the same interpreter on every host and later; dh_pyrpath reports
 newer revisions when they appear. A pinned spec or a tarball is written as given.
 """

@@ -35,3 +35,12 @@ def test_main_prints_one_error_line_and_exits_2(capsys):
     assert main(["--frobnicate"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("dh_pyrpath: error: ")
+
+
+def test_cache_share_with_an_unknown_group_is_one_line_and_changes_nothing(tmp_path, capsys):
+    target = tmp_path / "shared"
+    assert main(["--cache-share", str(target), "--group", "no-such-group-pyrpath"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["dh_pyrpath: error: group no-such-group-pyrpath does not exist: create it "
+                   "(groupadd --system no-such-group-pyrpath) or name another with --group"]
+    assert not target.exists()

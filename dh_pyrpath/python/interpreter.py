@@ -17,7 +17,7 @@ from .. import host
 from ..errors import PyrpathError
 from ..package import relocate, verify
 from ..store import entries
-from ..store.files import discard, manifest_problems
+from ..store.files import discard, only_modes_changed, summarize
 from . import cpython, recipe as recipelib, shlibs, sources, trim
 
 
@@ -84,13 +84,65 @@ def describe(interp):
     return f"CPython {interp.version} ({origin}; {build})"
 
 
-def describe_entry(entry):
-    """How --cache-info names an interpreter entry of the store: key, version and source."""
+def describe_entries(found):
+    """How --cache-info names interpreter entries of the store ({entry: name}): key, CPython
+    version, where it came from and its profile; and where two entries would read alike
+    (3.11.2, one Debian revision), what sets them apart in their recipes: the -dev packages and
+    tools of the host that built them, the compiler, the kept parts."""
+    summaries = {entry: _summary(entry) for entry in found}
+    alike = {}
+    for entry, (text, _) in summaries.items():
+        alike.setdefault(text, []).append(entry)
+    names = {}
+    for entry, (text, rec) in summaries.items():
+        names[entry] = f"{entry.name} {text}"
+        others = [summaries[e][1] for e in alike[text] if e != entry]
+        if others and rec is not None:
+            names[entry] += "; built with " + _differences(rec, others)
+    return names
+
+
+def _summary(entry):
+    """(one line for the entry, its recipe or None)."""
+    payload = Path(entry) / "payload"
     try:
-        desc = json.loads((Path(entry) / "payload" / "info.json").read_text())
-        return f"{Path(entry).name} CPython {desc['version']} ({desc['source']})"
+        info = json.loads((payload / "info.json").read_text())
+        text = describe(Interpreter(key=entry.name, version=info["version"], tree=payload,
+                                    pip=payload, bundled=payload, info=info))
     except (OSError, ValueError, KeyError):
-        return f"{Path(entry).name} (incomplete)"
+        return "(incomplete)", None
+    try:
+        return text, json.loads((payload / entries.KEY_DOCUMENT).read_text())
+    except (OSError, ValueError):
+        return text, None
+
+
+def _flat(rec):
+    """A recipe as {name: value}: each library and tool package on its own."""
+    flat = {}
+    for key, value in rec.items():
+        if key == "toolchain" and isinstance(value, dict):
+            for part, items in value.items():
+                if isinstance(items, list):
+                    flat.update(item.split("=", 1) for item in items if "=" in item)
+                else:
+                    flat[part] = str(items)
+        else:
+            flat[key] = json.dumps(value, sort_keys=True)
+    return flat
+
+
+def _differences(rec, others, most=6):
+    """What `rec` has that one of `others` has not: 'libssl-dev=3.0.17-1~deb12u2, ...'."""
+    mine = _flat(rec)
+    theirs = [_flat(o) for o in others if o is not None]
+    differ = sorted(k for k, v in mine.items() if any(t.get(k) != v for t in theirs))
+    differ += sorted({k for t in theirs for k in t} - set(mine))
+    shown = [f"{k}={mine[k]}" if k in mine else f"no {k}" for k in differ[:most]]
+    more = len(differ) - most
+    if not shown:
+        return "the same recipe"
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _load(entry, key):
@@ -130,14 +182,15 @@ def ensure(settings, build_opts, cache, workdir, log, place, source, facts):
     entry = cache.path("interpreters", key)
     with cache.lock(f"interpreter-{key}") as held:
         if entry.exists():
-            manifest = entries.read_manifest(entry)
-            problems = (manifest_problems(entry / "payload", manifest)
-                        if manifest is not None else ["no manifest"])
+            problems = entries.entry_problems(entry)
             if not problems:
                 log.say(f"interpreter: cached CPython {_load(entry, key).version} ({key})")
             else:
-                log.say(f"interpreter: cache entry {key} is damaged ({problems[0]}"
-                        f"{', ...' if len(problems) > 1 else ''}): rebuilding it")
+                hint = ("; only modes changed, as a chmod -R does: `dh_pyrpath --cache-share` "
+                        "(docs/cache.md) makes a cache shared and keeps its entries"
+                        if only_modes_changed(problems) else "")
+                log.say(f"interpreter: cache entry {key} is damaged, in {entry}/payload: "
+                        f"{summarize(problems)}: rebuilding it{hint}")
                 discard(entry)
         if not entry.exists() and entries.fetch_interpreter(cache, key, log):
             log.say(f"interpreter: CPython {_load(entry, key).version} ({key}) from the remote "

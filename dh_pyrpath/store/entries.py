@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .archive import ENTRY_FORMAT, pack_entry, unpack_entry
 from .cache import progress
-from .files import discard, manifest_problems, sha256_file, share_modes, tree_manifest
+from .files import (discard, manifest_problems, sha256_file, share_modes, summarize,
+                    tree_manifest)
 from .remote import BadBlob, RemoteError, blob_path, is_sha256
 
 MANIFEST = "manifest.json"
@@ -54,8 +55,7 @@ def check_entry(entry, key, manifest_sum):
         raise BadBlob("its manifest is not readable")
     problems = manifest_problems(entry / "payload", manifest)
     if problems:
-        raise BadBlob(f"the entry does not match its manifest ({problems[0]}"
-                      f"{', ...' if len(problems) > 1 else ''})")
+        raise BadBlob(f"the entry does not match its manifest ({summarize(problems)})")
     try:
         document = json.loads((entry / "payload" / KEY_DOCUMENT).read_text())
     except (OSError, ValueError):
@@ -95,6 +95,14 @@ def write_manifest(entry, tree):
     share_modes(tree)
     with open(Path(entry) / MANIFEST, "w", encoding="utf-8") as fh:
         json.dump(tree_manifest(tree), fh, sort_keys=True)
+
+
+def entry_problems(entry):
+    """What is wrong with the local entry directory `entry` (empty when it is intact)."""
+    manifest = read_manifest(entry)
+    if manifest is None:
+        return [f"{MANIFEST} is missing or unreadable"]
+    return manifest_problems(Path(entry) / "payload", manifest)
 
 
 def read_manifest(entry):

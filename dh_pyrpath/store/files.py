@@ -42,17 +42,47 @@ def tree_manifest(root):
 
 
 def manifest_problems(root, manifest):
-    """What differs between the tree and its manifest (empty when it is intact)."""
+    """What differs between the tree and its manifest, one phrase a person can act on per
+    path (empty when the tree is intact): which file, and whether its content, its mode, its
+    kind or its link target changed."""
     actual = tree_manifest(root)
     problems = []
     for rel in sorted(set(manifest) | set(actual)):
         if rel not in actual:
-            problems.append(f"missing {rel}")
+            problems.append(f"{rel} is missing")
         elif rel not in manifest:
-            problems.append(f"unexpected {rel}")
+            problems.append(f"{rel} is not in the manifest (added later)")
         elif actual[rel] != manifest[rel]:
-            problems.append(f"changed {rel}")
+            problems.append(describe_change(rel, manifest[rel], actual[rel]))
     return problems
+
+
+def describe_change(rel, recorded, found):
+    """How `rel` differs from its manifest record ([kind, mode, size or target, sha256])."""
+    if not (isinstance(recorded, list) and len(recorded) == 4 and isinstance(recorded[1], int)):
+        return f"{rel} has no readable record in the manifest"
+    kind, mode, size, digest = recorded
+    now_kind, now_mode, now_size, now_digest = found
+    if now_kind != kind:
+        return f"{rel} is a {now_kind} now, the manifest records a {kind}"
+    if kind == "link" and now_size != size:
+        return f"{rel} points to {now_size}, the manifest records {size}"
+    if now_size != size or now_digest != digest:
+        sizes = (f"{now_size} bytes, {size} recorded" if now_size != size
+                 else "same size, other bytes")
+        return f"{rel} has other content ({sizes})"
+    return f"{rel} has mode {now_mode:04o}, the manifest records {mode:04o}"
+
+
+def summarize(problems):
+    """The first problem, and how many more there are: for a one-line message."""
+    more = len(problems) - 1
+    return problems[0] + (f" (and {more} more)" if more else "")
+
+
+def only_modes_changed(problems):
+    """Whether every problem is a changed mode (a chmod, not damaged content)."""
+    return bool(problems) and all(" has mode " in p for p in problems)
 
 
 def tree_size(path):

@@ -7,12 +7,15 @@ from .entries import last_used
 from .files import DISCARDED, remove_tree, tree_size
 
 
-def contents(cache, describe=lambda entry: entry.name):
+def contents(cache, describe=lambda found: {entry: entry.name for entry in found}):
     """What the cache holds: [(kind, name, bytes, last used as a timestamp)]; `describe` names
-    an interpreter entry from its directory (the store cannot: it does not read payloads)."""
+    the interpreter entries from their directories ({entry: name}; the store cannot: it does
+    not read payloads)."""
     rows = []
-    for entry in cache.interpreter_entries():
-        name = describe(entry)
+    found = cache.interpreter_entries()
+    names = describe(found)
+    for entry in found:
+        name = names[entry]
         rows.append(("interpreter", name, tree_size(entry), last_used(entry)))
     for kind, pattern in (("source", "sources/*"), ("wheel", "wheels/*.whl")):
         for path in sorted(cache.root.glob(pattern)):

@@ -1,6 +1,6 @@
 """python-source: the host's default python3, written pinned to the revision the archive
-serves (dh_pyrpath.sources reads the host and apt; nothing here names a release or a version the
-host must have)."""
+serves (dh_pyrpath.host and dh_pyrpath.python read the host and apt; nothing here names a
+release or a version the host must have)."""
 import os
 import subprocess
 import sys
@@ -68,7 +68,7 @@ def test_pinned_specs_and_tarballs_are_written_as_given(project, given):
 
 def test_no_deb_src_at_all_fails_with_sources_error(project, tmp_path):
     """An apt configuration without any source list (its own cache, so the host's apt is
-    untouched): the one-line error of dh_pyrpath.sources, nothing written."""
+    untouched): the one-line error of dh_pyrpath.python.apt, nothing written."""
     state = tmp_path / "apt"
     (state / "lists" / "partial").mkdir(parents=True)
     (state / "cache" / "archives" / "partial").mkdir(parents=True)

@@ -98,3 +98,38 @@ def test_the_debian_tarball_keys_the_interpreter():
     patched = Source(Path("/x"), "ab" * 32, "x",
                      DebianPatches(Path("/d"), "cd" * 32, "python3.11 3.11.2-6"))
     assert len({recipelib.cache_key(rec(src=s)) for s in (src, patched)}) == 2
+
+
+def _entry(root, key, version, revision, libraries):
+    """An interpreter entry's payload as --cache-info reads it (info.json, recipe.json)."""
+    import json
+    payload = root / key / "payload"
+    payload.mkdir(parents=True)
+    package = f"python{version.rsplit('.', 1)[0]}"
+    (payload / "info.json").write_text(json.dumps({
+        "version": version, "source": f"{package}_{version}.orig.tar.gz (Debian {package} "
+        f"{revision})", "debian_package": package, "debian_revision": revision,
+        "debian_patches": ["a.diff"], "profile": "pgo"}))
+    (payload / "recipe.json").write_text(json.dumps({
+        "recipe": 14, "python": version, "toolchain": {
+            "arch": "x86_64", "gcc": "gcc (Debian 12.2.0-14+deb12u1) 12.2.0",
+            "libraries": libraries, "tools": ["make=4.3-4.1"]}}))
+    return root / key
+
+
+def test_cache_info_tells_alike_entries_apart(tmp_path):
+    """Two entries of one CPython and revision differ in the build host's -dev packages:
+    --cache-info says which (they used to read the same)."""
+    from dh_pyrpath.python import interpreter
+    a = _entry(tmp_path, "a" * 32, "3.11.2", "3.11.2-6+deb12u8",
+               ["libssl-dev=3.0.17-1~deb12u2", "zlib1g-dev=1:1.2.13.dfsg-1"])
+    b = _entry(tmp_path, "b" * 32, "3.11.2", "3.11.2-6+deb12u8",
+               ["libssl-dev=3.0.15-1~deb12u1", "zlib1g-dev=1:1.2.13.dfsg-1"])
+    c = _entry(tmp_path, "c" * 32, "3.13.5", "3.13.5-2+deb13u5", ["libssl-dev=3.5.1-1"])
+    names = interpreter.describe_entries([a, b, c])
+    assert names[a].startswith("a" * 32 + " CPython 3.11.2 (Debian python3.11 3.11.2-6+deb12u8")
+    assert names[a].endswith("; built with libssl-dev=3.0.17-1~deb12u2")
+    assert names[b].endswith("; built with libssl-dev=3.0.15-1~deb12u1")
+    assert "built with" not in names[c] and "CPython 3.13.5" in names[c]
+    (c / "payload" / "info.json").unlink()
+    assert interpreter.describe_entries([c])[c] == "c" * 32 + " (incomplete)"

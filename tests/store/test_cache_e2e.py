@@ -116,8 +116,10 @@ def test_damaged_entry_is_rebuilt_never_used(cold_cache, tmp_path):
     proc = start(src, cold_cache)
     out = proc.communicate(timeout=1800)[0]
     assert proc.returncode == 0, out
-    assert re.search(r"cache entry \w+ is damaged \(changed (payload/)?tree/lib/libpython"
-                     + re.escape(HOST_XY) + r"\.so", out), out
+    # the message names the file and what changed about it, in words
+    assert re.search(r"cache entry \w+ is damaged, in \S+/payload: tree/lib/libpython"
+                     + re.escape(HOST_XY) + r"\.so\.1\.0 has other content \(1024 bytes, \d+ "
+                     r"recorded\): rebuilding it", out), out
     assert configure_ran((src / LOG).read_text())
     assert libpython.stat().st_size > 1024 * 1024
     run([str(src / f"debian/hello-service/opt/hello-service/bin/python{HOST_XY}"), "-c",
@@ -180,6 +182,7 @@ def shared_host(tmp_path_factory):
         cache.mkdir()
         shutil.chown(cache, "root", GROUP)
         cache.chmod(0o2775)
+        _readable_code(base / "code")
         yield base, cache
     finally:
         for user in USERS:
@@ -189,10 +192,24 @@ def shared_host(tmp_path_factory):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def as_user(user, umask, cmd, cwd, env):
-    """Run `cmd` as `user` (with its groups) under `umask`."""
+def _readable_code(code):
+    """What the test users run, copied where they may read it: the checkout may be anywhere,
+    /root (mode 0700) included."""
+    shutil.copytree(REPO / "dh_pyrpath", code / "dh_pyrpath",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for helper in ("cache_servers.py", "store/test_remote.py"):
+        shutil.copy(REPO / "tests" / helper, code / Path(helper).name)
+    for dirpath, dirnames, filenames in os.walk(code):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+
+
+def as_user(user, umask, cmd, cwd, env, base):
+    """Run `cmd` as `user` (with its groups) under `umask`, with the code shared_host copied
+    for the test users under `base`."""
     home = Path(pwd.getpwnam(user).pw_dir)
-    full = build_env(HOME=str(home), USER=user, LOGNAME=user, PYTHONPATH=f"{REPO}:{REPO}/tests",
+    full = build_env(HOME=str(home), USER=user, LOGNAME=user, PYTHONPATH=str(base / "code"),
                      **env)
     return subprocess.run(["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups",
                            "sh", "-c", f'umask {umask}; exec "$@"', "sh", *cmd],
@@ -203,9 +220,7 @@ def as_user(user, umask, cmd, cwd, env):
 SNIPPET_A = """
 import sys
 from pathlib import Path
-from dh_pyrpath.store import entries
-from dh_pyrpath.store import files as storefiles
-from dh_pyrpath.store import location
+from dh_pyrpath.store import entries, location
 from test_remote import make_entry
 c = location.open_cache(Path(sys.argv[1]))
 with c.lock("interpreter-x"):
@@ -216,8 +231,8 @@ print(key)
 SNIPPET_B = """
 import sys
 from pathlib import Path
+from dh_pyrpath.store import entries, location
 from dh_pyrpath.store import files as storefiles
-from dh_pyrpath.store import location
 from test_remote import intact, make_entry
 c = location.open_cache(Path(sys.argv[1]))
 key = sys.argv[2]
@@ -234,26 +249,30 @@ print("ok")
 
 def test_two_users_share_entries_locks_and_stamps(shared_host):
     base, cache = shared_host
-    a = as_user(USERS[0], "077", ["/usr/bin/python3", "-c", SNIPPET_A, str(cache)], base, {})
+    a = as_user(USERS[0], "077", ["/usr/bin/python3", "-c", SNIPPET_A, str(cache)], base, {},
+                base)
     assert a.returncode == 0, a.stdout
     key = a.stdout.split()[-1]
     entry = cache / "interpreters" / key
     assert pwd.getpwuid(entry.stat().st_uid).pw_name == USERS[0]
     lock = cache / "locks" / "interpreter-x.lock"
     assert pwd.getpwuid(lock.stat().st_uid).pw_name == USERS[0]
-    b = as_user(USERS[1], "022", ["/usr/bin/python3", "-c", SNIPPET_B, str(cache), key], base, {})
+    b = as_user(USERS[1], "022", ["/usr/bin/python3", "-c", SNIPPET_B, str(cache), key], base, {},
+                base)
     assert b.returncode == 0, b.stdout
     # A's entry, damaged: B cannot empty A's directories, so it moves the entry aside and
     # publishes its own; A's prune (or root's) removes what was moved aside
     with open(next((entry / "payload/tree/bin").glob("python3.*[0-9]")), "r+b") as fh:
         fh.truncate(10)
-    b = as_user(USERS[1], "022", ["/usr/bin/python3", "-c", SNIPPET_B, str(cache), key], base, {})
+    b = as_user(USERS[1], "022", ["/usr/bin/python3", "-c", SNIPPET_B, str(cache), key], base, {},
+                base)
     assert b.returncode == 0, b.stdout
     assert pwd.getpwuid(entry.stat().st_uid).pw_name == USERS[1]
     aside = list((cache / "interpreters").glob(".discarded-*"))
     assert len(aside) == 1 and pwd.getpwuid(aside[0].stat().st_uid).pw_name == USERS[0]
     prune = as_user(USERS[0], "022", ["/usr/bin/python3", "-m", "dh_pyrpath", "--cache-prune",
-                                      "--max-age=30"], base, {"DH_PYRPATH_CACHE_DIR": str(cache)})
+                                      "--max-age=30"], base, {"DH_PYRPATH_CACHE_DIR": str(cache)},
+                    base)
     assert prune.returncode == 0 and "discarded" in prune.stdout, prune.stdout
     assert not list((cache / "interpreters").glob(".discarded-*"))
 
@@ -284,7 +303,7 @@ def test_second_user_builds_from_the_first_users_cache(shared_host, suite_cache,
             _host(["chown", "-R", f"{user}:{user}", str(base / user)])
             proc = as_user(user, umask, ["/usr/bin/python3", "-m", "dh_pyrpath"], src,
                            {"DH_PYRPATH_CACHE_DIR": str(cache),
-                            "DH_PYRPATH_REMOTE_CACHE": remote or None})
+                            "DH_PYRPATH_REMOTE_CACHE": remote or None}, base)
             assert proc.returncode == 0, proc.stdout
             log = (src / LOG).read_text()
             assert not configure_ran(log), f"{user} built CPython"
@@ -302,3 +321,55 @@ def test_second_user_builds_from_the_first_users_cache(shared_host, suite_cache,
     contents = [{rel: (kind, size, digest) for rel, (kind, _mode, size, digest)
                  in storefiles.tree_manifest(trees[user]).items()} for user in USERS]
     assert contents[0] == contents[1]
+
+
+def documented_setup():
+    """The shell lines of docs/cache.md's shared-cache set-up, between its markers."""
+    text = (REPO / "docs" / "cache.md").read_text()
+    block = text.split("<!-- shared-cache-setup -->", 1)[1].split("<!-- end shared-cache-setup",
+                                                                  1)[0]
+    body = block.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in body.splitlines() if line.split("#", 1)[0]]
+
+
+def test_documented_conversion_keeps_the_interpreters(shared_host, suite_cache, tmp_path):
+    """docs/cache.md's set-up, line by line, on root's own cache holding a real interpreter
+    entry: then a user of the group builds the example from it with no CPython compile (the
+    documented chmod -R used to discard every entry)."""
+    base, _ = shared_host
+    warm = copy_source(EXAMPLE, tmp_path / "warm")
+    dh_pyrpath(cwd=warm, check=True)  # the suite's entry for the example (seconds when warm)
+    key = json.loads((warm / "debian/hello-service/opt/hello-service/share/dh-pyrpath/"
+                      "build-info.json").read_text())["interpreter_key"]
+    home = base / "root-home"
+    own = home / ".cache" / "dh-pyrpath"  # a per-user cache: root's modes, no group rights
+    (own / "interpreters").mkdir(parents=True)
+    home.chmod(0o700)
+    run(["cp", "-a", str(suite_cache / "interpreters" / key), str(own / "interpreters")])
+    for sub in ("sources", "wheels"):
+        run(["cp", "-a", str(suite_cache / sub), str(own / sub)])
+    shared = base / "var-cache-dh-pyrpath"
+    lines = documented_setup()
+    assert any(line.startswith("dh_pyrpath --cache-share") for line in lines), lines
+    for line in lines:
+        words = line.replace("~jenkins/.cache/dh-pyrpath", str(own)).replace(
+            "/var/cache/dh-pyrpath", str(shared)).split()
+        if words[0] in ("groupadd", "usermod"):
+            continue  # shared_host made the group and put its users in it
+        if words[0] == "dh_pyrpath":
+            words = ["/usr/bin/python3", "-m", "dh_pyrpath", *words[1:]]
+        out = run(words, env=build_env(PYTHONPATH=str(REPO))).stdout
+        if "--cache-share" in words:
+            assert "1 interpreter entries intact and kept" in out, out
+    assert not own.exists() and (shared / "interpreters" / key).is_dir()
+    src = copy_source(EXAMPLE, base / "convert" / USERS[1])
+    _host(["chown", "-R", f"{USERS[1]}:{USERS[1]}", str(base / "convert")])
+    env = {"DH_PYRPATH_CACHE_DIR": str(shared)}
+    proc = as_user(USERS[1], "022", ["/usr/bin/python3", "-m", "dh_pyrpath"], src, env, base)
+    assert proc.returncode == 0, proc.stdout
+    assert f"interpreter: cached CPython {HOST_XY}." in proc.stdout, proc.stdout
+    assert "is damaged" not in proc.stdout and not configure_ran((src / LOG).read_text())
+    info = as_user(USERS[1], "022", ["/usr/bin/python3", "-m", "dh_pyrpath", "--cache-info"],
+                   src, env, base)
+    assert f"cache {shared} (shared with its group)" in info.stdout, info.stdout
+    assert key in info.stdout
