@@ -255,7 +255,7 @@ def compile_and_install(source, rec, workdir, jobs, log):
                           "-fno-semantic-interposition "
                           f"-Wl,--dynamic-list={srcdir / DYNAMIC_LIST}",
     })
-    with log.stage("configure", f"CPython {version}"):
+    with log.stage("configure", f"CPython {version}", announce=True):
         log.run([srcdir / "configure", f"--prefix={rec['placeholder']}", *rec["configure"]],
                 "configure CPython", cwd=srcdir, env=env,
                 fix="install the build dependencies (build-essential and the -dev packages "
@@ -264,14 +264,15 @@ def compile_and_install(source, rec, workdir, jobs, log):
     make = ["make", f"-j{jobs}", *STATIC_INTERPRETER, *NOT_BUILT]
     profile = rec["profile"]
     if profile == "plain":
-        with log.stage("build", f"CPython {version}, make -j{jobs}"):
+        with log.stage("build", f"CPython {version}, make -j{jobs}", announce=True):
             log.run(make, "build CPython", cwd=srcdir, env=make_env)
     else:
-        with log.stage("build", f"CPython {version} instrumented for PGO, make -j{jobs}"):
+        with log.stage("build", f"CPython {version} instrumented for PGO, make -j{jobs}",
+                       announce=True):
             log.run([*make, f"CFLAGS_NODIST={PGO_GENERATE}", f"LDFLAGS_NODIST={PGO_GENERATE}"],
                     "build CPython for profiling", cwd=srcdir, env=make_env)
         with log.stage("train", "the PGO workload" if profile == "pgo"
-                       else "the PGO workload and CPython's PGO test set"):
+                       else "the PGO workload and CPython's PGO test set", announce=True):
             training.train(srcdir, version, profile, epoch, log)
         log.run(["make", "clean-retain-profile"], "clean between PGO stages", cwd=srcdir,
                 env=make_env)
@@ -287,16 +288,17 @@ def compile_and_install(source, rec, workdir, jobs, log):
         # (measured: the same C file compiled twice gave two different objects, the same with
         # -frandom-seed; two cold builds differed in bin/python3.X only, by one function).
         compile_flags = f"CFLAGS_NODIST={PGO_USE} {LTO} -ffat-lto-objects -frandom-seed=$@"
-        with log.stage("build", f"CPython {version} with the profile, make -j{jobs}"):
+        with log.stage("build", f"CPython {version} with the profile, make -j{jobs}",
+                       announce=True):
             log.run([*make, compile_flags, "LDFLAGS_NODIST=-fno-lto"],
                     "build CPython with the profile", cwd=srcdir, env=make_env)
-        with log.stage("link", f"bin/python{version.rsplit('.', 1)[0]} with LTO"):
+        with log.stage("link", f"bin/python{version.rsplit('.', 1)[0]} with LTO", announce=True):
             (srcdir / "python").unlink()
             log.run([*make, compile_flags, f"LDFLAGS_NODIST={LTO}", "python"],
                     "link the interpreter with LTO", cwd=srcdir, env=make_env)
             check_lto(srcdir / "python")
     dest = Path(workdir) / "dest"
-    with log.stage("install", f"CPython {version}"):
+    with log.stage("install", f"CPython {version}", announce=True):
         log.run(["make", *STATIC_INTERPRETER, *NOT_BUILT, "install", f"DESTDIR={dest}"],
                 "install CPython", cwd=srcdir, env=make_env)
     return dest / rec["placeholder"].lstrip("/"), version, patches, srcdir
