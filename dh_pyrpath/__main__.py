@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from . import __version__, debhelper, host, pipeline, settings as settingslib, vendor
+from .audit import advisories, check, report as reportlib
 from .python import interpreter, shlibs
 from .store import entries, maintenance, remote as remotelib, sharing
 from .store.files import summarize
@@ -22,6 +23,9 @@ from .log import BuildLog
 LOG_ROOT = Path("debian/.debhelper/dh_pyrpath")
 # The group of a build host's shared cache (docs/cache.md).
 SHARED_GROUP = "dh-pyrpath"
+# Options that mean something to --audit only.
+AUDIT_ONLY = {"paths": "PATH", "installed": "--installed", "osv": "--osv",
+              "no_pypi": "--no-pypi", "json": "--json"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,6 +121,22 @@ def make_parser():
                        help=f"for --cache-share (default {SHARED_GROUP})")
     cache.add_argument("--max-age", type=float, default=30, metavar="DAYS",
                        help="for --cache-prune (default 30; 0 removes all not in use)")
+    audit = p.add_argument_group("security audit (no debian/ needed)")
+    audit.add_argument("--audit", action="store_true",
+                       help="check packages dh-pyrpath built (PATH: .deb files or directories "
+                            "of them) for a newer Debian revision of their CPython and for "
+                            "advisories about their Python dependencies, then exit: 0 nothing "
+                            "to fix, 1 something to fix, 2 something could not be audited")
+    audit.add_argument("--installed", action="store_true",
+                       help="for --audit: the installed packages dh-pyrpath built")
+    audit.add_argument("--osv", action="append", default=[], metavar="DIR|ZIP",
+                       help="for --audit: OSV advisory records (a directory searched for *.json, "
+                            "or a zip), repeatable")
+    audit.add_argument("--no-pypi", action="store_true",
+                       help="for --audit: do not ask the package index's JSON API for advisories")
+    audit.add_argument("--json", action="store_true", help="for --audit: print JSON for CI")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="for --audit: .deb files, or "
+                   "directories searched for them (an apt repository's pool)")
     p.add_argument("--version", action="version", version=f"dh_pyrpath {__version__}")
     return p
 
@@ -146,6 +166,8 @@ def parse(argv, environ=None):
         under, _ = parser.parse_known_args(_split_passthrough(lenient)[0])
         defaults = vars(parser.parse_args([]))
         for key, value in vars(under).items():
+            if key in AUDIT_ONLY:
+                continue  # --audit is a command of its own: only its command line says what
             if getattr(opts, key) == defaults[key]:
                 setattr(opts, key, value)
     opts.keep = [v for group in opts.keep for v in group]
@@ -232,7 +254,30 @@ def cache_command(opts):
     return 0
 
 
+def audit_command(opts, env=None):
+    """dh_pyrpath --audit: the report on stdout, skips, notes and problems on stderr."""
+    env = os.environ if env is None else env
+    if not opts.paths and not opts.installed:
+        raise UsageError("nothing to audit: give .deb files or directories of them, or "
+                         "--installed")
+    index = None
+    if not opts.no_pypi:
+        url = (opts.index_url or env.get(settingslib.ENVIRONMENT["index-url"])
+               or env.get("PIP_INDEX_URL") or None)
+        ca_bundle = opts.ca_bundle or env.get(settingslib.ENVIRONMENT["ca-bundle"]) or (
+            host.SYSTEM_CA_BUNDLE if os.path.exists(host.SYSTEM_CA_BUNDLE) else None)
+        index = advisories.IndexAdvisories(url, ca_bundle)
+    report = check.audit(opts.paths, opts.installed, opts.osv, index)
+    reportlib.show(report, opts.json, sys.stdout, sys.stderr)
+    return report.exit_code
+
+
 def run(opts):
+    if opts.audit:
+        return audit_command(opts)
+    given = [flag for key, flag in AUDIT_ONLY.items() if getattr(opts, key)]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only with --audit")
     if opts.cache_share:
         return share_command(opts)
     if opts.cache_info or opts.cache_prune:

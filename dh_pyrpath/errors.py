@@ -19,3 +19,10 @@ class UsageError(PyrpathError):
     """Bad options or a bad settings file: nothing was started."""
 
     exit_code = 2
+
+
+class AuditError(PyrpathError):
+    """dh_pyrpath --audit could not audit something (an unreadable package or advisory file,
+    no apt index): its verdict would be incomplete."""
+
+    exit_code = 2

@@ -14,7 +14,7 @@ MAX_LINES = 400
 BOTTOM = {"dh_pyrpath", "errors", "log", "host"}
 LAYER_OF = {**{m: "bottom" for m in BOTTOM}, "settings": "run", "debhelper": "run",
             "store": "store", "package": "package", "python": "python", "deps": "deps",
-            "pipeline": "top", "vendor": "top", "__main__": "top"}
+            "audit": "audit", "pipeline": "top", "vendor": "top", "__main__": "top"}
 MAY_USE = {
     "bottom": {"bottom"},
     "run": {"bottom", "run"},
@@ -22,7 +22,9 @@ MAY_USE = {
     "package": {"bottom", "package"},
     "python": {"bottom", "store", "package", "python"},
     "deps": {"bottom", "store", "deps"},
-    "top": {"bottom", "run", "store", "package", "python", "deps", "top"},
+    # reads what package/ writes (the SBOM) and asks apt through python/; nothing builds
+    "audit": {"bottom", "package", "python", "audit"},
+    "top": {"bottom", "run", "store", "package", "python", "deps", "audit", "top"},
 }
 
 
@@ -127,6 +129,13 @@ def test_no_import_cycles():
 def test_module_size(name):
     lines = len(MODULES[name].read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{MODULES[name]} has {lines} lines: split it by what it owns"
+
+
+def test_only_the_command_line_uses_audit():
+    """--audit reads packages; nothing that builds them depends on it."""
+    users = {name for name, deps in GRAPH.items() for target, _, _ in deps
+             if layer(target) == "audit" and layer(name) != "audit"}
+    assert users <= {"dh_pyrpath.__main__"}
 
 
 def test_the_checks_see_a_bad_import(tmp_path):

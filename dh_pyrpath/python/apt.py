@@ -1,6 +1,9 @@
 """What apt says about CPython's Debian sources: the deb-src index targets, the revisions and
 files `apt-cache showsrc` lists, whether the archive serves them, and downloading them with
-`apt-get source` (apt checks every file against its signed index).
+`apt-get source` (apt checks every file against its signed index). Also what the binary
+indexes list (`apt-cache madison`) and downloading one binary package with `apt-get download`:
+the audit reads a newer revision's changelog from python3.X-minimal, which servers without
+deb-src entries can fetch.
 
 The revision a host resolves is a security matter, so this module also looks at the host's apt
 state: do its deb-src entries include its release's security archive, are the installed
@@ -50,11 +53,17 @@ def _query(cmd):
     return proc
 
 
-def deb_src_targets():
-    """apt's deb-src index targets ([{Codename, Suite, Repo-URI, Filename, ...}])."""
-    proc = _query(["apt-get", "indextargets", "Created-By: Sources"])
+def index_targets(created_by):
+    """apt's index targets of one kind, "Sources" or "Packages" ([{Codename, Suite, Repo-URI,
+    Filename, ...}])."""
+    proc = _query(["apt-get", "indextargets", f"Created-By: {created_by}"])
     return [dict(p) for p in Deb822.iter_paragraphs(proc.stdout.splitlines(True),
                                                      use_apt_pkg=False)]
+
+
+def deb_src_targets():
+    """apt's deb-src index targets ([{Codename, Suite, Repo-URI, Filename, ...}])."""
+    return index_targets("Sources")
 
 
 def known_python_sources(targets=None):
@@ -200,3 +209,41 @@ def archive_serves(package, version):
     with tempfile.TemporaryDirectory(prefix="dh-pyrpath-probe-") as tmp:
         got = _query([APT_HELPER, "download-file", uri, os.path.join(tmp, name), digest])
         return got.returncode == 0
+
+
+# ---------------------------------------------------------------- binary packages
+
+def binary_versions(package):
+    """[(version, index)] of binary `package` in apt's binary indexes, newest first; `index`
+    names the index as `apt-cache madison` does ("<uri> bookworm-security/main amd64
+    Packages"). [] when no index lists it."""
+    proc = _query(["apt-cache", "madison", package])
+    found = {}
+    for line in proc.stdout.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        # madison also lists the source package's Sources lines: the binary ones end "Packages"
+        if len(parts) == 3 and parts[0] == package and parts[2].endswith(" Packages"):
+            found.setdefault(parts[1], parts[2])
+    return sorted(found.items(), key=lambda item: Version(item[0]), reverse=True)
+
+
+def download_binary(package, version, dest):
+    """`apt-get download package=version` into dest; returns the .deb's path. apt checks it
+    against its signed index. Raises NotServed when the archive answers 404."""
+    proc = subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=dest, text=True,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          env={**os.environ, "PATH": QUERY_PATH, "LC_ALL": "C"})
+    debs = sorted(p for p in os.listdir(dest) if p.endswith(".deb"))
+    if proc.returncode == 0 and debs:
+        return os.path.join(dest, debs[0])
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("E:")]
+    last = (errors or proc.stdout.strip().splitlines() or ["no output"])[-1]
+    if _NOT_SERVED.search(proc.stdout):
+        raise NotServed(f"apt's index lists {package} {version} but the archive does not serve "
+                        f"it ({last.removeprefix('E: ').strip()})")
+    if _NO_NETWORK.search(proc.stdout):
+        raise PyrpathError(f"cannot download {package} {version}: the archive is unreachable "
+                           "(no network?): run this where apt's archive is reachable")
+    raise PyrpathError(f"apt-get download {package}={version} failed ({last.strip()}): check "
+                       "apt's sources and run apt-get update")

@@ -1,0 +1,182 @@
+"""Is a package's CPython behind Debian's security fixes?
+
+The package records the revision of the Debian source its CPython came from
+(build-info.json: 3.11.2-6+deb12u8). apt's binary index says which revision is newest:
+`apt-cache madison python3.X-minimal`, which every host has, deb-src entries or not (a
+server rarely has them). The CVE ids fixed in between come from the newer revision's
+changelog, read from its python3.X-minimal binary package downloaded with `apt-get
+download`: on some networks the archive serves a revision's binaries but not its source.
+"""
+import gzip
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from debian.changelog import Changelog, ChangelogParseError
+from debian.debian_support import Version
+
+from ..errors import AuditError, PyrpathError
+from ..python import apt
+from . import inputs
+
+_CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.I)
+_BULLET = re.compile(r"^\s*[*+-]\s+")
+# An item that starts with its CVE ids ("CVE-2026-8328: Apply CVE-2021-4189 PASV fix to
+# ftplib.ftpcp()") fixes those; the ids in its description are context (here an older fix
+# the new one reuses), not fixes of this upload.
+_HEADING = re.compile(r"^(?:(?:fix(?:es|ed)?|for)\s+)?((?:CVE-\d{4}-\d{4,}(?:\s*(?:,|/|&|and)\s*)?)+)"
+                      r"\s*:", re.I)
+_BINNMU = re.compile(r"\+b\d+$")
+
+
+@dataclass(frozen=True)
+class Newer:
+    """A newer revision of the interpreter's Debian source than the one a package was built
+    from."""
+    package: str      # the source package, "python3.11"
+    built: str        # "3.11.2-6+deb12u8"
+    newest: str       # "3.11.2-6+deb12u9"
+    index: str        # the apt index that lists it, as apt-cache madison names it
+    binary: str       # the binary package the index and the changelog were read from
+    ids: tuple | None  # CVE ids fixed in between; None when the changelog was not read
+
+    @property
+    def fix(self):
+        return f"python-source = debian:{self.package}={self.newest}"
+
+
+def binary_package(source):
+    """The binary package whose index entry and changelog stand for source `source`: its
+    -minimal package, which every python3.X has and every other one depends on."""
+    return f"{source}-minimal"
+
+
+def _items(lines):
+    """The changelog entry's items: each bullet line with its continuation lines."""
+    items, current = [], []
+    for line in lines:
+        if _BULLET.match(line) or not line.strip():
+            if current:
+                items.append(" ".join(current))
+            current = [_BULLET.sub("", line).strip()] if line.strip() else []
+        elif current:
+            current.append(line.strip())
+    if current:
+        items.append(" ".join(current))
+    return items
+
+
+def item_cves(text):
+    """The CVE ids an item fixes: those it starts with, else every one it names."""
+    heading = _HEADING.match(text)
+    return [c.upper() for c in _CVE.findall(heading.group(1) if heading else text)]
+
+
+def _cve_order(cve):
+    return tuple(int(part) for part in cve.split("-")[1:])
+
+
+def cves_since(text, built, newest=None):
+    """CVE ids the entries of a changelog newer than `built` (up to `newest`) fix, sorted."""
+    try:
+        changelog = Changelog(text, strict=True)
+    except ChangelogParseError as exc:
+        raise AuditError(f"the changelog does not parse ({exc})") from None
+    found = set()
+    for block in changelog:
+        version = Version(str(block.version))
+        if version <= Version(built) or (newest and version > Version(newest)):
+            continue
+        for item in _items(block.changes()):
+            found.update(item_cves(item))
+    return tuple(sorted(found, key=_cve_order))
+
+
+def changelog_of(deb, binary):
+    """The text of a binary package's changelog.Debian.gz."""
+    wanted = f"/usr/share/doc/{binary}/changelog.Debian.gz"
+    members = inputs.deb_members(deb, (wanted,))
+    if wanted not in members:
+        raise AuditError(f"{deb}: has no {wanted}")
+    try:
+        return gzip.decompress(members[wanted]).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise AuditError(f"{deb}: {wanted} is damaged ({exc})") from None
+
+
+def no_index_error(binary, release=None):
+    """Why apt lists no `binary`: no indexes at all, or none of them has it (`release`: the
+    Debian release the package took its source from, when it says)."""
+    targets = apt.index_targets("Packages")
+    present = [t for t in targets if Path(t.get("Filename", "")).exists()]
+    if not present:
+        return AuditError(f"apt has no package indexes (its lists are empty), so the newest "
+                          f"{binary} is unknown: run apt-get update and audit again")
+    suites = ", ".join(dict.fromkeys(t.get("Codename") or t.get("Suite") or "?"
+                                     for t in present))
+    took = f" (the package took it from {release})" if release else ""
+    return AuditError(f"apt's indexes ({suites}) list no {binary}{took}: audit on a host of "
+                      "the release the package was built for, or add that release's apt "
+                      "sources and run apt-get update")
+
+
+class Interpreters:
+    """The newest revision of each interpreter source, asked once per audit."""
+
+    def __init__(self):
+        self._newest = {}
+        self._ids = {}
+
+    def newest(self, source, release=None):
+        """(source revision, binary version, index) apt lists for `source`; AuditError when
+        it lists none."""
+        if source not in self._newest:
+            binary = binary_package(source)
+            versions = apt.binary_versions(binary)
+            if not versions:
+                self._newest[source] = no_index_error(binary, release)
+            else:
+                version, index = versions[0]
+                self._newest[source] = (_BINNMU.sub("", version), version, index)
+        found = self._newest[source]
+        if isinstance(found, AuditError):
+            raise found
+        return found
+
+    def fixed_ids(self, source, built, binary_version, newest):
+        """CVE ids the changelog of `binary_version` names since `built`; AuditError when it
+        cannot be read (the archive's 404 among the reasons)."""
+        key = (source, built, binary_version)
+        if key not in self._ids:
+            binary = binary_package(source)
+            try:
+                with tempfile.TemporaryDirectory(prefix="dh-pyrpath-audit-") as tmp:
+                    deb = apt.download_binary(binary, binary_version, tmp)
+                    text = changelog_of(deb, binary)
+                self._ids[key] = cves_since(text, built, newest)
+            except AuditError as exc:
+                self._ids[key] = AuditError(f"{binary} {binary_version}'s changelog: {exc}")
+            except apt.NotServed as exc:
+                self._ids[key] = AuditError(f"{exc}: the CVE ids fixed since {built} are "
+                                            "unknown; audit where the archive serves it")
+            except PyrpathError as exc:
+                self._ids[key] = AuditError(str(exc))
+        found = self._ids[key]
+        if isinstance(found, AuditError):
+            raise found
+        return found
+
+    def check(self, source, built, release=None):
+        """(Newer or None, problem or None) for an interpreter built from `source`'s
+        revision `built` (of Debian `release`, when known). Newer.ids is None when the
+        changelog could not be read."""
+        newest, binary_version, index = self.newest(source, release)
+        if Version(newest) <= Version(built):
+            return None, None
+        binary = binary_package(source)
+        try:
+            ids = self.fixed_ids(source, built, binary_version, newest)
+        except AuditError as exc:
+            return Newer(source, built, newest, index, binary, None), str(exc)
+        return Newer(source, built, newest, index, binary, ids), None
