@@ -11,5 +11,5 @@ is due.
 - `check`: one audit run, input by input;
 - `report`: the findings, the table, the JSON and the exit code.
 
-Nothing here builds or changes anything; only `__main__` imports this package.
+Nothing here builds or changes anything; only the command line imports this package.
 """

@@ -2,10 +2,10 @@
 (--osv), and the package index's JSON API (`/pypi/<name>/<version>/json`, its
 `vulnerabilities` field) where the index serves one.
 
-OSV is the format advisory databases share offline (osv.dev's PyPI export, GitHub's advisory
-database). Only the PyPI ecosystem is read; names are compared canonicalised, versions with
-`packaging`. A record that cannot be read or does not follow the schema stops the audit: an
-advisory source read in part would turn "nothing found" into a lie.
+OSV is the format advisory databases share offline (the OSV project's PyPI export, GitHub's
+advisory database). Only the PyPI ecosystem is read; names are compared canonicalised,
+versions with `packaging`. A record that cannot be read or does not follow the schema stops
+the audit: an advisory source read in part would turn "nothing found" into a lie.
 """
 import json
 import ssl

@@ -25,8 +25,8 @@ _BULLET = re.compile(r"^\s*[*+-]\s+")
 # An item that starts with its CVE ids ("CVE-2026-8328: Apply CVE-2021-4189 PASV fix to
 # ftplib.ftpcp()") fixes those; the ids in its description are context (here an older fix
 # the new one reuses), not fixes of this upload.
-_HEADING = re.compile(r"^(?:(?:fix(?:es|ed)?|for)\s+)?((?:CVE-\d{4}-\d{4,}(?:\s*(?:,|/|&|and)\s*)?)+)"
-                      r"\s*:", re.I)
+_HEADING = re.compile(r"^(?:(?:fix(?:es|ed)?|for)\s+)?"
+                      r"((?:CVE-\d{4}-\d{4,}(?:\s*(?:,|/|&|and)\s*)?)+)\s*:", re.I)
 _BINNMU = re.compile(r"\+b\d+$")
 
 

@@ -100,7 +100,8 @@ def _source_line(finding):
     if finding.kind == "interpreter":
         ids = (f"CVE ids from the changelog of {finding.name}-minimal {finding.newest}"
                if finding.ids is not None else "its changelog not read")
-        return f"{finding.name} {finding.newest}: newest in apt's binary index {finding.source}; {ids}"
+        return (f"{finding.name} {finding.newest}: newest in apt's binary index "
+                f"{finding.source}; {ids}")
     return None
 
 

@@ -132,7 +132,8 @@ def test_bad_sources_are_named(tmp_path):
 
 
 def test_json_api_base_follows_the_configured_index():
-    assert advisories.json_api_base("https://mirror.example/simple/") == "https://mirror.example/pypi"
+    assert advisories.json_api_base("https://mirror.example/simple/") == (
+        "https://mirror.example/pypi")
     assert advisories.json_api_base("https://mirror.example/devpi/+simple") is None
     # no index configured: pip's own default, whatever pip names
     assert advisories.json_api_base(None) == advisories.PIP_DEFAULT_INDEX.pypi_url
