@@ -3,26 +3,21 @@
 The one place that prints errors and maps exceptions to exit codes.
 """
 import argparse
-import grp
 import os
 import shlex
 import signal
 import sys
-import time
 from pathlib import Path
 
-from . import __version__, debhelper, host, pipeline, settings as settingslib, vendor
-from .audit import advisories, check, report as reportlib
-from .python import interpreter, shlibs
-from .store import entries, maintenance, remote as remotelib, sharing
-from .store.files import summarize
-from .store.location import default_location, open_cache
+from . import (__version__, debhelper, host, pipeline, settings as settingslib, standalone,
+               vendor)
 from .errors import PyrpathError, UsageError
+from .python import shlibs
+from .store import remote as remotelib
+from .store.location import default_location, open_cache
 from .log import BuildLog
 
 LOG_ROOT = Path("debian/.debhelper/dh_pyrpath")
-# The group of a build host's shared cache (docs/cache.md).
-SHARED_GROUP = "dh-pyrpath"
 # Options that mean something to --audit only.
 AUDIT_ONLY = {"paths": "PATH", "installed": "--installed", "osv": "--osv",
               "no_pypi": "--no-pypi", "json": "--json"}
@@ -117,10 +112,15 @@ def make_parser():
     cache.add_argument("--cache-share", metavar="DIR",
                        help="make DIR the build host's cache shared by --group (created when "
                             "missing; an existing cache keeps every entry), then exit")
-    cache.add_argument("--group", default=SHARED_GROUP,
-                       help=f"for --cache-share (default {SHARED_GROUP})")
+    cache.add_argument("--group", default=standalone.SHARED_GROUP,
+                       help=f"for --cache-share (default {standalone.SHARED_GROUP})")
     cache.add_argument("--max-age", type=float, default=30, metavar="DAYS",
                        help="for --cache-prune (default 30; 0 removes all not in use)")
+    pythons = p.add_argument_group("CPython from Debian (no debian/ needed)")
+    pythons.add_argument("--list-pythons", action="store_true",
+                         help="list the python3.X sources of this host's release, the newer "
+                              "stable ones, testing and unstable, with their newest revisions "
+                              "and whether the archive serves them, then exit")
     audit = p.add_argument_group("security audit (no debian/ needed)")
     audit.add_argument("--audit", action="store_true",
                        help="check packages dh-pyrpath built (PATH: .deb files or directories "
@@ -180,108 +180,18 @@ def _cli_settings(opts):
     return {k: getattr(opts, k.replace("-", "_")) for k in settingslib.KEYS}
 
 
-def _size(n):
-    return f"{n / 1e6:8.1f} MB"
-
-
-def _remote_for_cache_info(opts, env=None):
-    """The remote cache the options or the environment name (no package settings here)."""
-    env = os.environ if env is None else env
-    url = opts.remote_cache or env.get(settingslib.ENVIRONMENT["remote-cache"])
-    if not url:
-        return None
-    readonly = opts.remote_cache_readonly or settingslib.parse_bool(
-        env.get(settingslib.ENVIRONMENT["remote-cache-readonly"], ""),
-        settingslib.ENVIRONMENT["remote-cache-readonly"])
-    ca_bundle = opts.ca_bundle or env.get(settingslib.ENVIRONMENT["ca-bundle"]) or None
-    return remotelib.Remote(url, readonly=readonly, ca_bundle=ca_bundle)
-
-
-def share_command(opts):
-    """dh_pyrpath --cache-share DIR: docs/cache.md's one way to a shared cache."""
-    try:
-        gid = grp.getgrnam(opts.group).gr_gid
-    except KeyError:
-        raise UsageError(f"group {opts.group} does not exist: create it (groupadd --system "
-                         f"{opts.group}) or name another with --group") from None
-    root = Path(opts.cache_share)
-    try:
-        changed = sharing.share(root, gid)
-    except PermissionError as exc:
-        raise PyrpathError(f"cannot give {exc.filename} to group {opts.group} "
-                           f"({exc.strerror}): run dh_pyrpath --cache-share as root or as "
-                           "the owner of the cache") from None
-    except OSError as exc:
-        raise PyrpathError(f"cannot make {root} a shared cache: {exc}") from None
-    cache = open_cache(root)
-    kept, damaged = 0, []
-    for entry in cache.interpreter_entries():
-        problems = entries.entry_problems(entry)
-        if problems:
-            damaged.append((entry.name, problems))
-        else:
-            kept += 1
-    print(f"cache {root}: shared with group {opts.group} ({changed} paths changed); "
-          f"{kept} interpreter entries intact and kept")
-    for key, problems in damaged:
-        print(f"damaged  interpreter {key}: {summarize(problems)}: it is rebuilt when next "
-              "used")
-    return 0
-
-
-def cache_command(opts):
-    location = Path(opts.cache_dir) if opts.cache_dir else default_location()
-    cache = open_cache(location)
-    if cache is None:
-        raise PyrpathError(f"no usable cache at {location}: set DH_PYRPATH_CACHE_DIR or "
-                           "--cache-dir")
-    if opts.cache_prune:
-        removed = maintenance.prune(cache, opts.max_age)
-        for kind, name, size in removed:
-            print(f"removed  {kind:<12} {_size(size)}  {name}")
-        print(f"pruned {len(removed)} items, {_size(sum(r[2] for r in removed)).strip()} "
-              f"from {cache.root}")
-        return 0
-    rows = maintenance.contents(cache, interpreter.describe_entries)
-    print(f"cache {cache.root}" + (" (shared with its group)" if cache.shared else ""))
-    remote = _remote_for_cache_info(opts)
-    if remote is not None:
-        print(f"remote {remote.label}: {remote.probe()}")
-    for kind, name, size, used in rows:
-        when = time.strftime("%Y-%m-%d", time.localtime(used)) if used else ""
-        print(f"{kind:<12} {_size(size)}  {when:<10}  {name}")
-    print(f"{'total':<12} {_size(sum(r[2] for r in rows))}")
-    return 0
-
-
-def audit_command(opts, env=None):
-    """dh_pyrpath --audit: the report on stdout, skips, notes and problems on stderr."""
-    env = os.environ if env is None else env
-    if not opts.paths and not opts.installed:
-        raise UsageError("nothing to audit: give .deb files or directories of them, or "
-                         "--installed")
-    index = None
-    if not opts.no_pypi:
-        url = (opts.index_url or env.get(settingslib.ENVIRONMENT["index-url"])
-               or env.get("PIP_INDEX_URL") or None)
-        ca_bundle = opts.ca_bundle or env.get(settingslib.ENVIRONMENT["ca-bundle"]) or (
-            host.SYSTEM_CA_BUNDLE if os.path.exists(host.SYSTEM_CA_BUNDLE) else None)
-        index = advisories.IndexAdvisories(url, ca_bundle)
-    report = check.audit(opts.paths, opts.installed, opts.osv, index)
-    reportlib.show(report, opts.json, sys.stdout, sys.stderr)
-    return report.exit_code
-
-
 def run(opts):
     if opts.audit:
-        return audit_command(opts)
+        return standalone.audit_command(opts)
     given = [flag for key, flag in AUDIT_ONLY.items() if getattr(opts, key)]
     if given:
         raise UsageError(f"{', '.join(given)}: only with --audit")
+    if opts.list_pythons:
+        return standalone.list_command(opts)
     if opts.cache_share:
-        return share_command(opts)
+        return standalone.share_command(opts)
     if opts.cache_info or opts.cache_prune:
-        return cache_command(opts)
+        return standalone.cache_command(opts)
     control = debhelper.read_control()
     packages = debhelper.select_packages(control, opts)
     if opts.packages:
@@ -357,12 +267,13 @@ def vendor_command(plans, opts, build_opts):
         log.close()
     files = manifest["files"]
     for rel in fetched:
-        print(f"new      {_size(files[rel]['size'])}  {roots[0]}/{rel}")
+        print(f"new      {standalone.megabytes(files[rel]['size'])}  {roots[0]}/{rel}")
     for rel in removed:
         print(f"removed  {roots[0]}/{rel}")
-    print(f"dh_pyrpath: vendored {len(files)} files, {_size(sum(f['size'] for f in files.values())).strip()}, "
-          f"into {roots[0]} ({len(fetched)} new or changed, "
-          f"{_size(sum(files[r]['size'] for r in fetched)).strip()}; {len(removed)} removed)")
+    total = standalone.megabytes(sum(f["size"] for f in files.values())).strip()
+    new = standalone.megabytes(sum(files[r]["size"] for r in fetched)).strip()
+    print(f"dh_pyrpath: vendored {len(files)} files, {total}, into {roots[0]} "
+          f"({len(fetched)} new or changed, {new}; {len(removed)} removed)")
     return 0
 
 

@@ -107,6 +107,7 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
         "python_source_sha256": interp.info["source_sha256"], "interpreter_key": interp.key,
         "python_patches": interp.info["debian_patches"], "configure": interp.info["configure"],
         "python_debian_revision": interp.info.get("debian_revision"),
+        "python_release": source.release,
         "python_profile": interp.info.get("profile"), "pip": pip.describe(),
     }, indent=1, sort_keys=True) + "\n")
 
@@ -131,7 +132,8 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
     (tmpdir / "DEBIAN").mkdir(exist_ok=True)
     debian_dir = tmpdir.parent
     with log.stage("sbom", f"{settings.prefix}/share/dh-pyrpath/{sbom.FILE}"):
-        sbom.write(staged, package, release, debhelper.host_arch(), settings.prefix, interp.info,
+        sbom.write(staged, package, release, debhelper.host_arch(), settings.prefix,
+                   {**interp.info, "debian_release": source.release},
                    interp.depends, records, site, debian_dir, log, host.SYSTEM_PATH)
     shlibs.add_substvar(package, interp.depends, debian_dir)
     maintscripts.install(package, settings.prefix, xy, "opt-pyc" in settings.keep, debian_dir)

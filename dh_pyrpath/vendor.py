@@ -117,7 +117,7 @@ class PackageVendor:
         label = tarball.name + (f" (Debian {c['package']} {c['revision']})"
                                 if c.get("package") else "")
         return sources.Source(tarball, c["sha256"], label, debian, package=c.get("package"),
-                              revision=c.get("revision"))
+                              revision=c.get("revision"), release=c.get("release"))
 
 
 def open_for(settings):
@@ -170,7 +170,8 @@ def _vendor_package(settings, build_opts, staging, cache, log):
         work = Path(tmp)
         source = sources.resolve(settings.python_source, settings.python_sha256, cache, work, log)
         (staging / "cpython").mkdir(exist_ok=True)
-        c = {"tarball": f"cpython/{source.name}", "sha256": source.sha256}
+        c = {"tarball": f"cpython/{source.name}", "sha256": source.sha256,
+             "release": source.release}
         shutil.copy2(source.path, staging / c["tarball"])
         if source.debian:
             c.update(debian=f"cpython/{source.debian.name}", debian_sha256=source.debian.sha256,

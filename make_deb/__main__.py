@@ -152,6 +152,8 @@ def run(opts):
         render.install(project, staged, files, opts.force)  # ... and only then moved in
     finally:
         shutil.rmtree(staged, ignore_errors=True)
+    if settings.python_source_why:
+        print(f"{PROG}: python-source {settings.python_source}: {settings.python_source_why}")
     print(f"{PROG}: wrote {', '.join(files)}")
     print(f"{PROG}: build with: dpkg-buildpackage -us -uc -b")
 

@@ -64,6 +64,7 @@ class Settings:
     version_from_vcs: bool = False  # setuptools-scm: debian/rules gives it the version
     warnings: list = field(default_factory=list)
     services: svc.ServiceSet | None = None
+    python_source_why: str = ""  # why make-deb chose python-source (none was given)
 
     @property
     def maintainer(self):
@@ -167,6 +168,7 @@ def early_checks(opts):
         raise UsageError(f"--distribution {opts.distribution!r} is not a distribution name; "
                          f"use e.g. --distribution unstable")
     opts.install_root = check_install_root(opts.install_root)
+    opts.python_source_given = opts.python_source is not None
     opts.python_source = check_python_source(opts.python_source)
     source_date()
     svc.early_checks(opts)
@@ -279,6 +281,9 @@ def resolve(meta, opts, project_dir, prompter=None):
     version = debian_version(upstream, "--upstream-version" if opts.upstream_version
                              else "project version")
     upstream = str(parse_pep440(upstream))
+    why = ""
+    if not getattr(opts, "python_source_given", True):
+        opts.python_source, why = python_source.choose(meta.requires_python, opts.python_source)
     check_requires_python(meta.requires_python, opts.python_source)
 
     # --- required fields: flag > environment > metadata > question
@@ -362,4 +367,4 @@ def resolve(meta, opts, project_dir, prompter=None):
         index_url=opts.index_url, requires_dist=list(meta.requires_dist),
         requires_python=meta.requires_python, needs_cargo=meta.needs_cargo,
         version_from_vcs=meta.version_from_vcs, warnings=warnings,
-        services=services)
+        services=services, python_source_why=why)

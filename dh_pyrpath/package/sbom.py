@@ -126,6 +126,8 @@ def interpreter_component(info):
                                 "hashes": _sha256(info["source_sha256"])}],
         "properties": [_property("python-source", label)],
     }
+    if info.get("debian_release"):  # the Debian release apt took the source from
+        component["properties"].append(_property("debian-release", info["debian_release"]))
     if debian:
         # newer info.json entries name them; older ones only in the label
         package = info.get("debian_package") or debian.group("package")

@@ -4,7 +4,9 @@
   tarball and the `.debian.tar` whose upstream fixes debian_patches.py applies. apt checks both
   against its signed index. Without a version it is the newest revision apt knows *and the
   archive serves*; `debian:python3.X=<version>` pins one (make-deb writes the pin, so a package
-  builds the same interpreter on every host and later).
+  builds the same interpreter on every host and later). `@<release>` at the end takes it from
+  another Debian release (`debian:python3.13@trixie` on a bookworm host) through a private apt
+  configuration (releases.py), never the host's /etc/apt.
 - A tarball path or http(s) URL needs `--python-sha256`; none of Debian's fixes are applied.
 - Vendored files (`dh_pyrpath --vendor`, vendor.py) replace both, with no network and no apt.
 
@@ -24,10 +26,11 @@ from pathlib import Path
 
 from debian.debian_support import Version
 
-from . import apt
-from ..errors import PyrpathError
+from .. import host
+from ..errors import PyrpathError, UsageError
 from ..log import redact
 from ..store.files import sha256_file
+from . import apt, releases
 
 
 @dataclass
@@ -42,6 +45,10 @@ class DebianPatches:
         self.name = self.name or self.tarball.name
 
 
+# What follows "debian:": the source package, a pinned version, a release.
+DEBIAN_SPEC = re.compile(r"^([a-z0-9][a-z0-9.+-]*)(?:=([^@\s]+))?(?:@([a-z][a-z0-9-]*))?$")
+
+
 @dataclass
 class Source:
     """A verified CPython source tarball."""
@@ -52,6 +59,7 @@ class Source:
     package: str | None = None  # the Debian source package, for debian: sources
     revision: str | None = None  # its Debian version
     name: str | None = None      # the tarball's own name (the cached copy's is <sha256>-<name>)
+    release: str | None = None   # the Debian release apt took it from ("trixie")
 
     def __post_init__(self):
         self.name = self.name or self.path.name
@@ -154,18 +162,54 @@ def _download(url, sha256, cache, workdir, log):
     return Source(tmp, sha256, name)
 
 
+def parse_debian(spec):
+    """(package, pinned version or None, release or None) of what follows "debian:"."""
+    match = DEBIAN_SPEC.match(spec)
+    if not match:
+        raise UsageError(f"python-source debian:{spec} is not debian:python3.X[=<version>]"
+                         "[@<release>], e.g. debian:python3.13@trixie")
+    return match.groups()
+
+
 def _debian_source(spec, cache, workdir, log):
     # debian:python3.13 takes the newest revision the archive serves; debian:python3.13=3.13.5-2
-    # pins one (a new deb-src entry, or a new upload, then cannot change the interpreter)
-    package, _, pinned = spec.partition("=")
+    # pins one (a new deb-src entry, or a new upload, then cannot change the interpreter);
+    # @trixie takes it from another release's archive, through a configuration of its own
+    package, pinned, release = parse_debian(spec)
+    here = host.host_codename()
+    if release is None or release == here:
+        return _from_apt(package, pinned, cache, workdir, log, here)
+    codename, support = releases.classify(release)
+    if support == "ended":
+        raise PyrpathError(f"Debian {codename}'s security support has ended: take "
+                           f"{package} from a supported release")
+    if support == "development":
+        log.warn(f"Debian {codename} gets no security support: {package} from it will not "
+                 "get security fixes in time; prefer a stable release")
+    conf = releases.config(codename, cache.root if cache else workdir, log,
+                           stable=support == "stable")
+    with releases.using(conf):
+        return _from_apt(package, pinned, cache, workdir, log, codename, other=True)
+
+
+def _from_apt(package, pinned, cache, workdir, log, release, other=False):
+    """The Source of `package` (pinned, or the newest revision the archive serves) as apt's
+    configuration in effect knows it; `other`: a release other than the host's."""
     text = apt.showsrc(package)
+    if not text.strip() and other:
+        known = apt.known_python_sources()
+        raise PyrpathError(f"Debian {release} has no source package {package} (it has "
+                           f"{', '.join(known) or 'no python3.X'}): fix python-source")
     if not text.strip():
         raise apt.missing_source_error(package)
     known = apt.revisions(text)
     if not known:
         raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's "
                            "index: pick another --python-source")
-    report_host_state(package, known, pinned, log)
+    if other:
+        report_pin(package, known, pinned, log)
+    else:
+        report_host_state(package, known, pinned, log)
     if pinned:
         chosen = [r for r in known if r.version == pinned]
         if not chosen:
@@ -174,7 +218,7 @@ def _debian_source(spec, cache, workdir, log):
                 f"{', '.join(sorted((r.version for r in known), key=Version))}): fix the "
                 f"version in python-source (debian:{package}=<version>), or check the deb-src "
                 "entries")
-        return fetch_revision(package, chosen[0], cache, workdir, log)
+        return fetch_revision(package, chosen[0], cache, workdir, log, release)
     for rev in known:
         older = [r.version for r in known if Version(r.version) < Version(rev.version)]
         # a revision the index lists but the archive does not serve (yet) is probed quietly
@@ -186,7 +230,7 @@ def _debian_source(spec, cache, workdir, log):
                      "its fixes")
             continue
         try:
-            return fetch_revision(package, rev, cache, workdir, log)
+            return fetch_revision(package, rev, cache, workdir, log, release)
         except apt.NotServed as exc:
             if not older:
                 raise
@@ -213,12 +257,18 @@ def report_host_state(package, known, pinned, log):
         log.warn(f"the installed {package} binaries ({installed}) are newer than any {package} "
                  f"source apt knows ({newest}): the deb-src index is stale or lacks the "
                  "security archive; run apt-get update")
+    report_pin(package, known, pinned, log)
+
+
+def report_pin(package, known, pinned, log):
+    """A note when a newer revision than the pinned one is available."""
+    newest = known[0].version
     if pinned and any(Version(r.version) > Version(pinned) for r in known):
         log.say(f"interpreter: {package} {newest} is available: update python-source "
                 f"(debian:{package}={newest}); this build uses the pinned {pinned}")
 
 
-def fetch_revision(package, rev, cache, workdir, log):
+def fetch_revision(package, rev, cache, workdir, log, release=None):
     """A Source for one revision: from the cache, or downloaded with apt into it."""
     files = [rev.orig] + ([rev.debian] if rev.debian else [])
     label = f"{package} {rev.version}"
@@ -227,7 +277,8 @@ def fetch_revision(package, rev, cache, workdir, log):
         return Source(paths[rev.orig[0]], rev.orig[1], f"{rev.orig[0]} (Debian {label})",
                       DebianPatches(paths[rev.debian[0]], rev.debian[1], label,
                                     name=rev.debian[0]) if rev.debian else None,
-                      package=package, revision=rev.version, name=rev.orig[0])
+                      package=package, revision=rev.version, name=rev.orig[0],
+                      release=release)
 
     if cache:
         found = {n: cache.source_file(n, h, log) for n, h in files}
@@ -251,9 +302,10 @@ def fetch_revision(package, rev, cache, workdir, log):
 
 
 @functools.lru_cache(maxsize=None)
-def pinned_spec(package):
+def pinned_spec(package, release=None):
     """`debian:python3.X=<version>` for the revision a build would use now (make-deb writes it):
-    the newest revision apt knows whose .dsc the archive serves."""
+    the newest revision apt knows whose .dsc the archive serves. `release` names the release
+    whose configuration is in effect (the answer is remembered per package and release)."""
     text = apt.showsrc(package)
     if not text.strip():
         raise apt.missing_source_error(package)

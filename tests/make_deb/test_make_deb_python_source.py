@@ -119,3 +119,105 @@ def test_requirements_resolve_for_the_resolved_version():
     assert requirements.target_version("debian:python3.13=3.13.5-2", running) == "3.13.5"
     assert requirements.target_version("debian:python3.14", running) == "3.14"
     assert requirements.target_version("/srv/cpython.tar.gz", running) is None
+
+
+# ------------------------------------------------------------ chosen from requires-python
+
+def _with_requires(project, requires):
+    (project / "pyproject.toml").write_text(GOOD + f'requires-python = "{requires}"\n')
+
+
+def _etc_apt():
+    """Every file under /etc/apt with its bytes: the choice must not change any."""
+    return {p: p.read_bytes() for p in Path("/etc/apt").rglob("*") if p.is_file()}
+
+
+def _served_offers():
+    from dh_pyrpath.python import catalog
+    root = python_source.apt_root()
+    return [(o, python_source._of(o)) for codename, support in
+            catalog.releases_to_list(host.host_codename())
+            for o in catalog.offers_of(codename, support, root) if o.served]
+
+
+def test_the_host_python3_when_it_fits(project):
+    minor = int(host.host_default_package().split(".")[1])
+    _with_requires(project, f">=3.{minor}")
+    proc = make_deb(project)
+    assert proc.returncode == 0, proc.stderr
+    package = host.host_default_package()
+    assert written_source(project) == sources.pinned_spec(package)
+    assert f"make-deb: python-source {written_source(project)}: the host's default python3 " \
+           f"(3.{minor}) fits requires-python >=3.{minor}" in proc.stdout
+
+
+def test_a_newer_stable_release_when_the_host_python3_is_too_old(project):
+    """bookworm (3.11) and a project that needs 3.12: trixie's python3.13, pinned, through a
+    private apt configuration; /etc/apt unchanged."""
+    from dh_pyrpath.python import releases
+    newer = releases.newer_stable(host.host_codename())
+    if not newer:
+        pytest.skip(f"no stable Debian release is newer than this host's "
+                    f"({host.host_codename()})")
+    minor = int(host.host_default_package().split(".")[1])
+    before = _etc_apt()
+    _with_requires(project, f">=3.{minor + 1}")
+    proc = make_deb(project)
+    assert proc.returncode == 0, proc.stderr
+    spec = written_source(project)
+    package, pinned, release = sources.parse_debian(spec[len("debian:"):])
+    assert release == newer[0] and pinned and int(package.split(".")[1]) > minor
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("make-deb: python-source ")]
+    assert line == [f"make-deb: python-source {spec}: the project requires Python "
+                    f">=3.{minor + 1} and the host's python3 is 3.{minor}: Debian {release} "
+                    f"(stable) has {package} "
+                    f"{python_source.dotted(python_source.version(spec))}"], proc.stdout
+    assert _etc_apt() == before
+
+
+def test_a_testing_or_unstable_only_match_needs_naming(project):
+    offers = _served_offers()
+    stable = [v for o, v in offers if o.support != "development"]
+    newer = [(o, v) for o, v in offers if o.support == "development"
+             and all(v > s for s in stable)]
+    if not newer:
+        pytest.skip("testing and unstable serve no CPython newer than the stable releases' now")
+    offer, version = max(newer, key=lambda ov: ov[1])
+    _with_requires(project, f">={python_source.dotted(version)}")
+    before = {p.relative_to(project) for p in project.rglob("*")}
+    proc = make_deb(project)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines()[-1].endswith(
+        "but gets no security support: pass --python-source "
+        f"debian:{offer.package}@{offer.release} to take it anyway"), proc.stderr
+    assert {p.relative_to(project) for p in project.rglob("*")} == before  # nothing written
+    # named, it is taken (and pinned)
+    proc = make_deb(project, "--python-source", f"debian:{offer.package}@{offer.release}")
+    assert proc.returncode == 0, proc.stderr
+    assert written_source(project).endswith(f"@{offer.release}")
+    assert python_source.version(written_source(project)) >= version
+
+
+def test_nothing_fits_names_what_was_looked_at(project):
+    _with_requires(project, ">=3.99")
+    proc = make_deb(project)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("make-deb: error: the project requires Python >=3.99, which no "
+                           "Debian release this host can use has (looked at "
+                           f"{host.host_codename()} ({host.host_default_package()} "), last
+    assert last.endswith("testing and unstable): pass --python-source with a CPython tarball "
+                         "and --python-sha256")
+
+
+def test_an_explicit_python_source_is_not_second_guessed(project):
+    minor = int(host.host_default_package().split(".")[1])
+    _with_requires(project, f">=3.{minor + 1}")
+    proc = make_deb(project, "--python-source", f"debian:{host.host_default_package()}")
+    assert proc.returncode == 1
+    assert "but --python-source debian:python3." in proc.stderr
+
+
+def test_versions_of_specs_with_a_release():
+    assert python_source.version("debian:python3.13=3.13.5-2+deb13u5@trixie") == (3, 13, 5)
+    assert python_source.version("debian:python3.13@trixie") == (3, 13)
