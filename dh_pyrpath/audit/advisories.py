@@ -7,8 +7,11 @@ advisory database). Only the PyPI ecosystem is read; names are compared canonica
 versions with `packaging`. A record that cannot be read or does not follow the schema stops
 the audit: an advisory source read in part would turn "nothing found" into a lie.
 """
+import functools
 import json
+import os
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 import zipfile
@@ -18,15 +21,17 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .. import host
 from ..errors import AuditError
 from ..log import redact
 
-try:  # pip's own default index, when no index is configured (pip is not required)
-    from pip._internal.models.index import PyPI as PIP_DEFAULT_INDEX
-except ImportError:  # a host with the audit but without pip: a configured index still works
-    PIP_DEFAULT_INDEX = None
 
 ECOSYSTEM = "PyPI"
+# pip's own default index, asked of Debian's pip in a process of its own: importing pip here
+# would make setuptools' distutils shim hand later in-process setuptools users (make-deb reads
+# metadata that way) the standard library's distutils.
+PIP_DEFAULT = ("from pip._internal.models.index import PyPI\n"
+               "print(PyPI.simple_url)\nprint(PyPI.pypi_url)\n")
 # Short: on a network where the API is filtered the audit must not hang, and one answer is
 # all it needs to know.
 TIMEOUT = 5
@@ -244,11 +249,26 @@ def load_osv(sources):
 
 # ---------------------------------------------------------------- the index's JSON API
 
+@functools.lru_cache(maxsize=None)
+def pip_default_index():
+    """(simple URL, JSON API URL) of pip's default index, or None without pip."""
+    try:
+        proc = subprocess.run(["python3", "-I", "-c", PIP_DEFAULT], text=True,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, timeout=60,
+                              env={**os.environ, "PATH": host.SYSTEM_PATH})
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = proc.stdout.split()
+    return (lines[0], lines[1]) if proc.returncode == 0 and len(lines) == 2 else None
+
+
 def json_api_base(index_url):
     """The JSON API's base URL for a simple index URL (".../simple" -> ".../pypi"), pip's
     default index when none is configured; None when the URL has no such sibling."""
     if not index_url:
-        return PIP_DEFAULT_INDEX.pypi_url if PIP_DEFAULT_INDEX is not None else None
+        default = pip_default_index()
+        return default[1] if default else None
     base = index_url.rstrip("/")
     if not base.endswith("/simple"):
         return None

@@ -1,6 +1,7 @@
 """OSV records and the package index's JSON API: which installed versions an advisory
 affects, the lowest release that fixes it, and one clear error for each bad record."""
 import json
+import subprocess
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -135,8 +136,21 @@ def test_json_api_base_follows_the_configured_index():
     assert advisories.json_api_base("https://mirror.example/simple/") == (
         "https://mirror.example/pypi")
     assert advisories.json_api_base("https://mirror.example/devpi/+simple") is None
-    # no index configured: pip's own default, whatever pip names
-    assert advisories.json_api_base(None) == advisories.PIP_DEFAULT_INDEX.pypi_url
+    # no index configured: pip's own default, whatever pip names, asked of pip itself
+    simple, api = advisories.pip_default_index()
+    assert advisories.json_api_base(None) == api
+    assert advisories.json_api_base(simple) == api.rstrip("/")
+
+
+def test_the_audit_does_not_import_pip():
+    """With pip imported, setuptools' distutils shim hands later in-process users of
+    setuptools (make-deb reads metadata that way) the standard library's distutils."""
+    probe = ("import sys, dh_pyrpath.__main__, dh_pyrpath.audit.check\n"
+             "dh_pyrpath.audit.advisories.json_api_base(None)\n"
+             "print('pip' in sys.modules)\n")
+    out = subprocess.run(["/usr/bin/python3", "-c", probe], cwd=REPO, text=True, check=True,
+                         stdout=subprocess.PIPE).stdout
+    assert out.strip() == "False"
 
 
 class _Index:
