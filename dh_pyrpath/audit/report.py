@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 EXIT_CLEAN, EXIT_STALE, EXIT_INCOMPLETE = 0, 1, 2
 JSON_FORMAT = 1
-IDS_WIDTH = 44  # the ids column wraps here: 13 CVE ids on one line read as nobody reads them
+IDS_PER_LINE = 3  # 13 CVE ids on one line make a table nobody reads
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,6 @@ class Report:
 
 # ---------------------------------------------------------------- the table
 
-def _wrap(words, width):
-    lines, line = [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    return lines + ([line] if line else [])
-
-
 def _ids_cell(finding):
     if finding.ids is None:
         return ["unknown: its changelog was not read"]
@@ -79,8 +68,10 @@ def _ids_cell(finding):
                 for advisory in finding.advisories]
     if not finding.ids:
         return ["none in its changelog"]
-    return _wrap([f"{cve}," for cve in finding.ids[:-1]] + [finding.ids[-1]], IDS_WIDTH) + [
-        f"({len(finding.ids)} CVEs)"]
+    ids = list(finding.ids)
+    lines = [", ".join(ids[n:n + IDS_PER_LINE]) for n in range(0, len(ids), IDS_PER_LINE)]
+    return [line + ("," if n < len(lines) - 1 else "") for n, line in enumerate(lines)] + [
+        f"({len(ids)} CVE{'s' if len(ids) != 1 else ''})"]
 
 
 def _table(rows):
