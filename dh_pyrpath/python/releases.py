@@ -194,10 +194,13 @@ def update(codename, conf, keyring, log=None):
 
 @contextlib.contextmanager
 def using(conf):
-    """APT_CONFIG set to `conf` while the block runs: apt.py's commands take the process's
-    environment, and apt reads its configuration from there."""
+    """APT_CONFIG set to `conf` (None: unset, the host's own apt) while the block runs: apt.py's
+    commands take the process's environment, and apt reads its configuration from there."""
     old = os.environ.get("APT_CONFIG")
-    os.environ["APT_CONFIG"] = str(conf)
+    if conf is None:
+        os.environ.pop("APT_CONFIG", None)
+    else:
+        os.environ["APT_CONFIG"] = str(conf)
     try:
         yield
     finally:

@@ -5,14 +5,13 @@ import subprocess
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
 from conftest import REPO
 from dh_pyrpath.audit import advisories
-from dh_pyrpath.audit.advisories import Advisory, in_range, load_osv, parse_record
+from dh_pyrpath.audit.advisories import in_range, load_osv, parse_record
 from dh_pyrpath.errors import AuditError
 
 OSV = REPO / "tests" / "data" / "osv"
