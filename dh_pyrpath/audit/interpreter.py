@@ -6,7 +6,12 @@ The package records the revision of the Debian source its CPython came from
 server rarely has them). The CVE ids fixed in between come from the newer revision's
 changelog, read from its python3.X-minimal binary package downloaded with `apt-get
 download`: on some networks the archive serves a revision's binaries but not its source.
+A package whose CPython came from another Debian release than the host's (build-info.json's
+python_release: trixie's python3.13 on bookworm) is compared with that release's binary
+index, read through a private apt configuration (python/releases.py): the host's /etc/apt
+is not used for it, nor changed.
 """
+import contextlib
 import gzip
 import re
 import tempfile
@@ -16,8 +21,9 @@ from pathlib import Path
 from debian.changelog import Changelog, ChangelogParseError
 from debian.debian_support import Version
 
+from .. import host
 from ..errors import AuditError, PyrpathError
-from ..python import apt
+from ..python import apt, releases
 from . import inputs
 
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.I)
@@ -40,10 +46,12 @@ class Newer:
     index: str        # the apt index that lists it, as apt-cache madison names it
     binary: str       # the binary package the index and the changelog were read from
     ids: tuple | None  # CVE ids fixed in between; None when the changelog was not read
+    release: str | None = None  # another release than the host's, that it came from
 
     @property
     def fix(self):
-        return f"python-source = debian:{self.package}={self.newest}"
+        where = f"@{self.release}" if self.release else ""
+        return f"python-source = debian:{self.package}={self.newest}{where}"
 
 
 def binary_package(source):
@@ -122,36 +130,65 @@ def no_index_error(binary, release=None):
 
 
 class Interpreters:
-    """The newest revision of each interpreter source, asked once per audit."""
+    """The newest revision of each interpreter source, asked once per audit. `root`: where
+    the private apt configurations of other releases go (None: they are not consulted)."""
 
-    def __init__(self):
+    def __init__(self, root=None):
         self._newest = {}
         self._ids = {}
+        self.root = root
+        self._configs = {}
+
+    def _other(self, release):
+        """The release when it is another than the host's and can be read, else None."""
+        if not release or self.root is None or release == host.host_codename():
+            return None
+        return release
+
+    def _apt(self, release):
+        """The apt configuration to ask about `release` (None: the host's own)."""
+        other = self._other(release)
+        if other is None:
+            return contextlib.nullcontext()  # the host's own apt, as it is
+        if other not in self._configs:
+            try:
+                codename, support = releases.classify(other)
+                self._configs[other] = releases.config(codename, self.root,
+                                                       stable=support == "stable", kind="deb")
+            except PyrpathError as exc:
+                self._configs[other] = AuditError(f"Debian {other}'s binary index: {exc}")
+        found = self._configs[other]
+        if isinstance(found, AuditError):
+            raise found
+        return releases.using(found)
 
     def newest(self, source, release=None):
-        """(source revision, binary version, index) apt lists for `source`; AuditError when
-        it lists none."""
-        if source not in self._newest:
+        """(source revision, binary version, index) apt lists for `source` (of `release`);
+        AuditError when it lists none."""
+        key = (source, self._other(release))
+        if key not in self._newest:
             binary = binary_package(source)
-            versions = apt.binary_versions(binary)
-            if not versions:
-                self._newest[source] = no_index_error(binary, release)
-            else:
+            with self._apt(release):
+                versions = apt.binary_versions(binary)
+                if not versions:
+                    self._newest[key] = no_index_error(binary, release)
+            if versions:
                 version, index = versions[0]
-                self._newest[source] = (_BINNMU.sub("", version), version, index)
-        found = self._newest[source]
+                self._newest[key] = (_BINNMU.sub("", version), version, index)
+        found = self._newest[key]
         if isinstance(found, AuditError):
             raise found
         return found
 
-    def fixed_ids(self, source, built, binary_version, newest):
+    def fixed_ids(self, source, built, binary_version, newest, release=None):
         """CVE ids the changelog of `binary_version` names since `built`; AuditError when it
         cannot be read (the archive's 404 among the reasons)."""
         key = (source, built, binary_version)
         if key not in self._ids:
             binary = binary_package(source)
             try:
-                with tempfile.TemporaryDirectory(prefix="dh-pyrpath-audit-") as tmp:
+                with tempfile.TemporaryDirectory(prefix="dh-pyrpath-audit-") as tmp, \
+                        self._apt(release):
                     deb = apt.download_binary(binary, binary_version, tmp)
                     text = changelog_of(deb, binary)
                 self._ids[key] = cves_since(text, built, newest)
@@ -175,8 +212,10 @@ class Interpreters:
         if Version(newest) <= Version(built):
             return None, None
         binary = binary_package(source)
+        other = self._other(release)
         try:
-            ids = self.fixed_ids(source, built, binary_version, newest)
+            ids = self.fixed_ids(source, built, binary_version, newest, release)
         except AuditError as exc:
-            return Newer(source, built, newest, index, binary, None), str(exc)
-        return Newer(source, built, newest, index, binary, ids), None
+            return Newer(source, built, newest, index, binary, None, other), str(exc)
+        return Newer(source, built, newest, index, binary, ids, other), None
+

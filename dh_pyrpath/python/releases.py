@@ -116,31 +116,32 @@ def archive_uris():
     return found["Debian"], found.get("Debian-Security")
 
 
-def sources_entries(codename, archive, security, keyring=KEYRING, stable=True):
-    """deb822 deb-src entries of `codename` (and, for a stable release, its updates and
-    security suites), each signed by `keyring`: apt accepts nothing it cannot verify with
-    it."""
+def sources_entries(codename, archive, security, keyring=KEYRING, stable=True, kind="deb-src"):
+    """deb822 entries of `codename` (and, for a stable release, its updates and security
+    suites), each signed by `keyring`: apt accepts nothing it cannot verify with it. `kind`:
+    "deb-src" (the sources a build takes), or "deb" (the binary indexes the audit reads)."""
     suites = [codename] + ([f"{codename}-updates"] if stable else [])
-    entries = [f"Types: deb-src\nURIs: {archive}\nSuites: {' '.join(suites)}\n"
+    entries = [f"Types: {kind}\nURIs: {archive}\nSuites: {' '.join(suites)}\n"
                f"Components: main\nSigned-By: {keyring}\n"]
     if security and stable:
-        entries.append(f"Types: deb-src\nURIs: {security}\nSuites: {codename}-security\n"
+        entries.append(f"Types: {kind}\nURIs: {security}\nSuites: {codename}-security\n"
                        f"Components: main\nSigned-By: {keyring}\n")
     return "\n".join(entries)
 
 
 def config(codename, root, log=None, keyring=KEYRING, archive=None, security=None,
-           max_age=MAX_AGE, stable=True):
+           max_age=MAX_AGE, stable=True, kind="deb-src"):
     """The path of an apt.conf under `root`/apt/<codename> whose only sources are the deb-src
-    entries of `codename`, its lists fetched at most `max_age` seconds ago. Raises
-    PyrpathError naming the release when apt cannot fetch or verify them."""
-    base = Path(root) / "apt" / codename
+    entries of `codename` (`kind` "deb": its binary entries, under <codename>-deb), its lists
+    fetched at most `max_age` seconds ago. Raises PyrpathError naming the release when apt
+    cannot fetch or verify them."""
+    base = Path(root) / "apt" / (codename if kind == "deb-src" else f"{codename}-{kind}")
     for sub in ("sources.list.d", "lists/partial", "cache/archives/partial"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     if archive is None:
         archive, security = archive_uris()
-    listing = base / "sources.list.d" / f"{codename}-src.sources"
-    text = sources_entries(codename, archive, security, keyring, stable)
+    listing = base / "sources.list.d" / f"{codename}-{'src' if kind == 'deb-src' else kind}.sources"
+    text = sources_entries(codename, archive, security, keyring, stable, kind)
     changed = not listing.is_file() or listing.read_text() != text
     if changed:
         tmp = listing.with_name(f".{listing.name}.{os.getpid()}")

@@ -105,3 +105,27 @@ def test_bookworm_deb12u9_fixes_13_cves_since_deb12u8(newest_changelog):
     assert {"CVE-2026-1502", "CVE-2026-19445", "CVE-2026-15310"} <= set(ids)
     # named in the description of CVE-2026-8328's fix, not fixed by this upload
     assert "CVE-2021-4189" not in ids and "CVE-2026-8328" in ids
+
+
+@pytest.mark.e2e
+def test_another_releases_interpreter_is_checked_against_that_release(tmp_path):
+    """A package whose CPython came from trixie (a bookworm host's newer stable release, or
+    bookworm's from a trixie host) is compared with that release's binary index, read
+    through a private apt configuration, not with the host's."""
+    from dh_pyrpath.python import releases
+    other = (releases.newer_stable(HOST_CODENAME) or
+             ["bookworm" if HOST_CODENAME != "bookworm" else "trixie"])[0]
+    package = {"bookworm": "python3.11", "trixie": "python3.13"}.get(other)
+    if package is None:
+        pytest.skip(f"no python3.X known for Debian {other} here")
+    checks = interpreter.Interpreters(tmp_path)
+    newest, binary_version, index = checks.newest(package, other)
+    assert f" {other}" in index and index.endswith(" Packages"), index
+    assert (tmp_path / "apt" / f"{other}-deb" / "apt.conf").is_file()
+    newer, problem = checks.check(package, "3.0.0-1", other)  # far behind: stale
+    assert newer.newest == newest and newer.release == other and problem is None
+    assert newer.fix == f"python-source = debian:{package}={newest}@{other}"
+    assert newer.ids  # read from that release's python3.X-minimal changelog
+    # without a place for private configurations, only the host's apt is asked
+    with pytest.raises(AuditError, match=f"the package took it from {other}"):
+        interpreter.Interpreters().newest(package, other)
