@@ -73,7 +73,11 @@ def build(source, rec, key, payload, jobs, log):
 def describe(interp):
     """What the stage line says: 'CPython 3.11.2 (Debian python3.11 3.11.2-6+deb12u8, 47
     upstream fixes; PGO+LTO)' -- the revision decides which security fixes a service has."""
-    info = interp.info
+    return describe_info(interp.version, interp.info)
+
+
+def describe_info(version, info):
+    """describe() of an entry's info.json."""
     build = {"pgo": "PGO+LTO", "optimize": "--optimize PGO+LTO", "plain": "no PGO"}.get(
         info.get("profile"), info.get("profile"))
     if info.get("debian_revision"):
@@ -81,7 +85,7 @@ def describe(interp):
                   f"{len(info.get('debian_patches') or [])} upstream fixes")
     else:
         origin = f"{info['source']}, no Debian fixes"
-    return f"CPython {interp.version} ({origin}; {build})"
+    return f"CPython {version} ({origin}; {build})"
 
 
 def describe_entries(found):
@@ -107,8 +111,7 @@ def _summary(entry):
     payload = Path(entry) / "payload"
     try:
         info = json.loads((payload / "info.json").read_text())
-        text = describe(Interpreter(key=entry.name, version=info["version"], tree=payload,
-                                    pip=payload, bundled=payload, info=info))
+        text = describe_info(info["version"], info)
     except (OSError, ValueError, KeyError):
         return "(incomplete)", None
     try:

@@ -18,13 +18,15 @@ import fcntl
 import os
 import re
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
-from debian.deb822 import Deb822
 
 from .. import host
 from ..errors import PyrpathError, UsageError
+from ..store import location
+from . import apt
 
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 DISTRO_INFO = Path("/usr/share/distro-info/debian.csv")
@@ -102,13 +104,12 @@ def newer_stable(host_codename, today=None, rows=None):
 
 def archive_uris():
     """(archive, security archive or None): the URIs of the host apt's Debian entries."""
-    proc = subprocess.run(["apt-get", "indextargets", "Created-By: Packages"], text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          env={"PATH": host.SYSTEM_PATH, "LC_ALL": "C"})
     found = {}
-    for para in Deb822.iter_paragraphs(proc.stdout.splitlines(True), use_apt_pkg=False):
-        if para.get("Origin") == "Debian" and para.get("Repo-URI"):
-            found.setdefault(para.get("Label"), para["Repo-URI"])
+    with using(None):  # the host's own entries, whatever configuration is in effect
+        targets = apt.index_targets("Packages")
+    for target in targets:
+        if target.get("Origin") == "Debian" and target.get("Repo-URI"):
+            found.setdefault(target.get("Label"), target["Repo-URI"])
     if "Debian" not in found:
         raise PyrpathError("the host's apt has no entry for Debian's archive (a `deb` line "
                            "whose origin is Debian): add one (and run apt-get update) so that "
@@ -191,6 +192,27 @@ def update(codename, conf, keyring, log=None):
                            "the release name in python-source", tail=tail)
     raise PyrpathError(f"apt-get update for Debian {codename} failed: see its output",
                        tail=tail)
+
+
+@contextlib.contextmanager
+def apt_root(cache_dir=None):
+    """Where private apt configurations go: the cache directory (`cache_dir`, else the default
+    location) when this user may write it, so that lists are fetched once a day; else a
+    temporary directory, removed afterwards. Only the directory: opening the cache as a build
+    does would also set a shared cache's umask on the whole process."""
+    found = Path(cache_dir) if cache_dir else location.default_location()
+    usable = False
+    if found is not None:
+        try:
+            found.mkdir(parents=True, exist_ok=True)
+            usable = os.access(found, os.W_OK | os.X_OK)
+        except OSError:
+            usable = False  # a location this user cannot make
+    if usable:
+        yield found
+        return
+    with tempfile.TemporaryDirectory(prefix="dh-pyrpath-apt-") as tmp:
+        yield Path(tmp)
 
 
 @contextlib.contextmanager
