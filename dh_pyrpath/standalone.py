@@ -1,18 +1,16 @@
 """The commands that need no debian/ directory: --cache-info, --cache-prune, --cache-share,
 --list-pythons and --audit. Each prints its report and returns the exit code; errors are
 raised for __main__ to print."""
-import contextlib
 import grp
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from . import host, settings as settingslib
 from .audit import advisories, check, interpreter as interpreter_checks, report as reportlib
 from .errors import PyrpathError, UsageError
-from .python import catalog, interpreter
+from .python import catalog, interpreter, releases
 from .store import entries, maintenance, remote as remotelib, sharing
 from .store.files import summarize
 from .store.location import default_location, open_cache
@@ -108,28 +106,16 @@ def audit_command(opts, env=None):
         ca_bundle = opts.ca_bundle or env.get(settingslib.ENVIRONMENT["ca-bundle"]) or (
             host.SYSTEM_CA_BUNDLE if os.path.exists(host.SYSTEM_CA_BUNDLE) else None)
         index = advisories.IndexAdvisories(url, ca_bundle)
-    with _apt_root(opts) as root:  # other releases' binary indexes, for their interpreters
+    with releases.apt_root(opts.cache_dir) as root:  # other releases' indexes
         report = check.audit(opts.paths, opts.installed, opts.osv, index,
                              interpreter_checks.Interpreters(root))
     reportlib.show(report, opts.json, sys.stdout, sys.stderr)
     return report.exit_code
 
 
-@contextlib.contextmanager
-def _apt_root(opts):
-    """Where private apt configurations go: the cache (their lists are fetched once a day),
-    else a temporary directory."""
-    cache = open_cache(Path(opts.cache_dir) if opts.cache_dir else default_location())
-    if cache is not None:
-        yield cache.root
-        return
-    with tempfile.TemporaryDirectory(prefix="dh-pyrpath-apt-") as tmp:
-        yield tmp
-
-
 def list_command(opts):
     """dh_pyrpath --list-pythons: what CPython Debian offers this host, release by release."""
-    with _apt_root(opts) as root:
+    with releases.apt_root(opts.cache_dir) as root:
         found = catalog.offers(root)
     for line in catalog.table(found):
         print(line)

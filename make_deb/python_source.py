@@ -12,17 +12,14 @@ package builds the same interpreter on every host and later; dh_pyrpath reports 
 when they appear. A pinned spec or a tarball is written as given.
 """
 import atexit
-import os
+import contextlib
 import re
-import shutil
-import tempfile
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from dh_pyrpath import host
 from dh_pyrpath.errors import PyrpathError
 from dh_pyrpath.python import catalog, releases, sources
-from dh_pyrpath.store import location
 
 from .errors import PythonSourceError
 
@@ -116,23 +113,17 @@ def fits(specifier, version_tuple):
     return any(specifier.contains(c, prereleases=True) for c in candidates)
 
 
-_TEMPORARY = []
+_ROOT = []  # (the ExitStack that holds it, the path), once per run
 
 
 def apt_root():
-    """Where the private apt configurations of other releases live: dh_pyrpath's cache (their
-    lists are then fetched once a day, not per run), else a directory removed at exit."""
-    found = location.default_location()
-    try:
-        found.mkdir(parents=True, exist_ok=True)
-        if os.access(found, os.W_OK | os.X_OK):
-            return found
-    except (AttributeError, OSError):
-        pass  # no location at all, or one this user cannot make
-    if not _TEMPORARY:
-        _TEMPORARY.append(tempfile.mkdtemp(prefix="make-deb-apt-"))
-        atexit.register(shutil.rmtree, _TEMPORARY[0], True)
-    return _TEMPORARY[0]
+    """Where the private apt configurations of other releases live (releases.apt_root:
+    dh_pyrpath's cache, else a temporary directory removed at exit), one for the run."""
+    if not _ROOT:
+        stack = contextlib.ExitStack()
+        atexit.register(stack.close)
+        _ROOT.extend([stack, stack.enter_context(releases.apt_root())])
+    return _ROOT[1]
 
 
 def version(spec):
