@@ -1,5 +1,5 @@
 """The stages for one package, in order: what to install, the CPython source, the interpreter,
-the dependencies and the project, relocation, stripping, verification, the SBOM."""
+the dependencies and the project, relocation, stripping, bytecode, verification, the SBOM."""
 import json
 import os
 import shutil
@@ -9,7 +9,7 @@ from . import __version__, debhelper, host, vendor
 from .deps import install, markers, piprun, planning, preflight, project
 from .errors import PyrpathError
 from .log import redact
-from .package import lintian, maintscripts, relocate, sbom, strip, verify
+from .package import bytecode, lintian, maintscripts, relocate, sbom, strip, verify
 from .python import interpreter, placement, shlibs, sources
 from .python.recipe import PLACEHOLDER
 from .store.files import discard
@@ -117,6 +117,14 @@ def _build(settings, build_opts, cache, log, tmpdir, staged, workdir):
         if not build_opts.nostrip:  # no -dbgsym made of symbol tables alone (strip.py)
             relocate.fix_records(site, strip.strip_symbol_tables(staged, log,
                                                                  host.SYSTEM_PATH))
+
+    # at the modules' final paths and after the last change to a .py (package/bytecode.py)
+    with log.stage("bytecode", f"{settings.prefix}/lib/python{xy}") as line:
+        counts = bytecode.compile_tree(
+            python, f"{staged}/lib/python{xy}", f"{settings.prefix}/lib/python{xy}",
+            release.epoch, cache.bytecode_dir() if cache is not None else None, log,
+            (0, 1, 2) if "opt-pyc" in settings.keep else (0,))
+        line.detail = bytecode.describe(counts)
 
     with log.stage("verify", "isolation"):
         needles = [staged, PLACEHOLDER, str(workdir)]

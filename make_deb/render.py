@@ -32,6 +32,7 @@ OUTPUTS = {
     "control.j2": "debian/control",
     "rules.j2": "debian/rules",
     "source-format.j2": "debian/source/format",
+    "source-lintian-overrides.j2": "debian/source/lintian-overrides",
     "copyright.j2": "debian/copyright",
     "pyrpath.j2": "debian/{package}.pyrpath",
     "links.j2": "debian/{package}.links",

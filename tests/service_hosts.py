@@ -82,8 +82,7 @@ def built(variant, request, tmp_path_factory):
                  "--env", f"GREETING=hello from {version}", "--config", "conf/tiny-web.conf",
                  *extra)
         build_args, env = pyrpath_build(request, tmp_path_factory)
-        # gzip, not the default xz: the same .deb for apt and lintian, built 20 s faster
-        debs = build_deb(project, *build_args, env={**env, "DPKG_DEB_COMPRESSOR_TYPE": "gzip"})
+        debs = build_deb(project, *build_args, env=env)  # zstd: make-deb's debian/rules
         main = [d for d in debs if d.name == f"{PACKAGE}_{version}_{deb_arch()}.deb"]
         assert main, f"no {PACKAGE} {version} .deb among {debs}"
         _built[variant] = main[0]

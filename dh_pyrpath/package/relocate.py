@@ -2,8 +2,8 @@
 
 Text files (sysconfig data, Makefile, .pc files, python-config, shebangs, RECORD) get the old
 prefix replaced; compiled-in C strings in ELF files are patched in place (the placeholder prefix
-is long enough, and NUL padding keeps every offset); bytecode is dropped (the package's
-postinst compiles it at its final path). RECORD hashes follow the files they describe.
+is long enough, and NUL padding keeps every offset); bytecode is dropped (bytecode.py compiles
+it afresh at its final path once relocation is done). RECORD hashes follow the files they describe.
 The cache entry's own pycs are rewritten by the private interpreter (helpers/pyc_rewrite.py).
 """
 import base64
@@ -97,8 +97,8 @@ def patch_elf_strings(root, old, new):
 
 
 def drop_bytecode(root):
-    """Remove every __pycache__ under root: packages ship no bytecode, their postinst compiles
-    it (maintscripts.py). Returns the removed pyc files."""
+    """Remove every __pycache__ under root: what the cache entry and pip compiled names the
+    staged paths; bytecode.py compiles the package's own. Returns the removed pyc files."""
     removed = set()
     for dirpath, dirnames, _ in os.walk(root):
         if "__pycache__" in dirnames:

@@ -40,7 +40,7 @@ def copy_tree_linking_bytecode(src, dest):
     """cp -a, except that pyc files are hard links into the cache entry.
 
     The stdlib's pycs (a third of the entry) only serve pip while the package is built, then
-    relocation drops them (packages ship no bytecode): nothing writes to them in between
+    relocation drops them (the package's own are compiled at the final path): nothing writes to them in between
     (PYTHONDONTWRITEBYTECODE, and rewrites replace files rather than write into them), so
     copying them would only cost time. Every other file is copied: debhelper later changes
     modes and contents in place.

@@ -93,6 +93,11 @@ class Cache:
             os.chmod(staged, 0o2775 if self.shared else 0o755)
         os.rename(staged, final)
 
+    def bytecode_dir(self):
+        """Compiled modules, one file per compiler, installed name and source (written and
+        read by package/helpers/compile_pycs.py, which also checks each file's own sha256)."""
+        return self.path("bytecode")
+
     # ------------------------------------------------------------ source tarballs
 
     def source_path(self, name, sha256):

@@ -21,7 +21,7 @@ def contents(cache, describe=lambda found: {entry: entry.name for entry in found
         for path in sorted(cache.root.glob(pattern)):
             if path.is_file():
                 rows.append((kind, path.name, path.stat().st_size, path.stat().st_mtime))
-    for kind, sub in (("pip cache", "pip"), ("temporary", "tmp")):
+    for kind, sub in (("pip cache", "pip"), ("bytecode", "bytecode"), ("temporary", "tmp")):
         if cache.path(sub).exists():
             rows.append((kind, sub + "/", tree_size(cache.path(sub)), None))
     return rows
@@ -30,8 +30,8 @@ def contents(cache, describe=lambda found: {entry: entry.name for entry in found
 def prune(cache, max_age_days, now=None):
     """Remove what was not used for max_age_days (0: everything not in use right now).
 
-    Interpreter entries in use (locked) are skipped; wheels and sources age from when
-    they were stored. In a shared cache, what another user owns and this one may not
+    Interpreter entries in use (locked) are skipped; wheels, sources and compiled modules
+    age from when they were stored. In a shared cache, what another user owns and this one may not
     remove is skipped (root's prune removes everything). Returns [(kind, name, bytes)]
     removed.
     """
@@ -62,6 +62,21 @@ def prune(cache, max_age_days, now=None):
             if path.is_file() and (max_age_days == 0 or path.stat().st_mtime <= cutoff):
                 if remove(kind, path):
                     path.with_name(path.name + SUM).unlink(missing_ok=True)
+    # Compiled modules (thousands of small files) age from when they were stored, and are
+    # reported as one row: a build that needs one again compiles it again.
+    stale = [path for path in sorted(cache.path("bytecode").glob("*/*"))
+             if path.is_file() and (max_age_days == 0 or path.stat().st_mtime <= cutoff)]
+    if stale:
+        size, count = 0, 0
+        for path in stale:
+            path_size = path.stat().st_size
+            try:
+                path.unlink()
+            except PermissionError:
+                continue
+            size, count = size + path_size, count + 1
+        if count:
+            removed.append(("bytecode", f"bytecode/ ({count} modules)", size))
     if cache.path("pip").exists() and max_age_days == 0:
         remove("pip cache", cache.path("pip"), "pip/")
     # Staging directories of builds that died: their key's lock is free.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HOST_XY, REPO, SUITE_CACHE, apt, build_deb, copy_source, run
+from conftest import HOST_XY, REPO, SUITE_CACHE, apt, build_deb, copy_source, lintian, run
 
 pytestmark = pytest.mark.e2e
 EXAMPLE = REPO / "examples" / "hello-service"
@@ -105,7 +105,7 @@ def test_running_the_service_writes_nothing_into_the_prefix(installed):
 
 def test_lintian_reports_no_errors(example_build):
     _, deb = example_build
-    out = run(["lintian", "--tag-display-limit", "0", str(deb)], check=False).stdout
+    out = lintian(deb).stdout
     errors = [l for l in out.splitlines() if l.startswith("E:")]
     assert not errors, out
     assert "usr/share/lintian/overrides/hello-service" in run(["dpkg-deb", "-c", str(deb)]).stdout

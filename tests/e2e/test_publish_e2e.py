@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 import chroots
-from conftest import HOST_XY, REPO, run
+from conftest import HOST_XY, REPO, ZSTD_MEMBERS, run
 from service_hosts import PACKAGE, built, deb_arch, forbid_service_starts, need_host_tools
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +73,8 @@ def signing(tmp_path_factory):
 
 def test_publish_install_upgrade_rollback(debs, signing, tmp_path):
     v1, v2 = debs
+    # make-deb's zstd .debs: apt-ftparchive indexes them, apt in a minbase bookworm installs them
+    assert all(run(["ar", "t", str(d)]).stdout.split() == ZSTD_MEMBERS for d in debs)
     env, fpr = signing
     script = publish_script(tmp_path / "publish-deb")
     with chroots.fresh(chroots.MINBASE, tmp_path) as target:

@@ -26,7 +26,7 @@ import time
 import pytest
 
 import chroots
-from conftest import HOST_XY, run
+from conftest import HOST_XY, lintian, run
 from service_hosts import (PACKAGE, UnitCommand, built, exposure, forbid_service_starts,
                            free_port, get_json, host_pid, need_host_tools, spawn, stop,
                            verify_units)
@@ -337,8 +337,7 @@ def test_supervisor_maintainer_scripts_drive_a_running_supervisord(supervisor_de
 
 
 def test_lintian_has_nothing_to_say_about_the_service_parts(v1, supervisor_deb):
-    proc = run(["lintian", "--tag-display-limit", "0", str(v1), str(supervisor_deb)],
-               check=False, env={"PATH": chroots.SYSTEM_PATH, "LC_ALL": "C.UTF-8"})
+    proc = lintian(v1, supervisor_deb, env={"PATH": chroots.SYSTEM_PATH, "LC_ALL": "C.UTF-8"})
     complaints = [ln for ln in proc.stdout.splitlines()
                   if ln[:2] in ("E:", "W:") and "no-manual-page" not in ln]
     assert not complaints, proc.stdout

@@ -369,7 +369,7 @@ def test_shapes_end_to_end_files(tmp_path, run, shape):
     assert {k: after[k] for k in before} == before  # nothing else changed, no egg-info
     assert added == sorted(["debian", "debian/source", "debian/changelog", "debian/control",
                             "debian/copyright", "debian/rules", "debian/source/format",
-                            f"debian/{package}.links",
+                            "debian/source/lintian-overrides", f"debian/{package}.links",
                             f"debian/{package}.pyrpath"])
     src, binary = control_of(project)
     assert src["Source"] == binary["Package"] == package

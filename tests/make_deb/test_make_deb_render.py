@@ -49,7 +49,7 @@ def test_render_all_files(project):
     assert sorted(files) == ["debian/changelog", "debian/control", "debian/copyright",
                              "debian/my-cool-app.links",
                              "debian/my-cool-app.pyrpath", "debian/rules",
-                             "debian/source/format"]
+                             "debian/source/format", "debian/source/lintian-overrides"]
     render.validate(files, s)
     src, binary = deb822.Deb822.iter_paragraphs(files["debian/control"].splitlines(True))
     assert src["Source"] == "my-cool-app" and binary["Package"] == "my-cool-app"
@@ -72,6 +72,8 @@ def test_render_all_files(project):
     assert files["debian/source/format"] == "3.0 (native)\n"
     assert files["debian/rules"].startswith("#!/usr/bin/make -f\n")
     assert "\n%:\n\tdh $@\n" in files["debian/rules"]
+    # zstd, visible in debian/rules where the user can change it (issue 25)
+    assert "\noverride_dh_builddeb:\n\tdh_builddeb -- -Zzstd\n" in files["debian/rules"]
     assert files["debian/my-cool-app.links"].splitlines() == [
         "opt/my-cool-app/bin/cool usr/bin/cool",
         "opt/my-cool-app/bin/cool-admin usr/bin/cool-admin"]
@@ -80,7 +82,11 @@ def test_render_all_files(project):
     # the host's default python3 (make-deb pins it afterwards: test_make_deb_python_source.py)
     assert pyrpath == [f"python-source = {host.host_default_source()}", "install-root = /opt"]
     assert files["debian/my-cool-app.pyrpath"].startswith("# ")
-    assert not [f for f in files if "lintian" in f]  # dh_pyrpath ships the overrides
+    # dh_pyrpath ships the binary package's overrides; the source's only excuse the zstd line
+    assert [f for f in files if "lintian" in f] == ["debian/source/lintian-overrides"]
+    overrides = [ln for ln in files["debian/source/lintian-overrides"].splitlines()
+                 if ln and not ln.startswith("#")]
+    assert overrides == ["custom-compression-in-debian-rules"]
 
 
 def test_options_flow_into_files(project):

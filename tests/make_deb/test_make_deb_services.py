@@ -129,7 +129,7 @@ def test_systemd_files(project):
     s, files = rendered(project, *ARGS)
     assert sorted(files) == sorted([
         "debian/changelog", "debian/control", "debian/copyright", "debian/rules",
-        "debian/source/format", "debian/my-app.links", "debian/my-app.pyrpath",
+        "debian/source/format", "debian/source/lintian-overrides", "debian/my-app.links", "debian/my-app.pyrpath",
         "debian/systemd/my-app.service", "debian/systemd/my-app-worker.service",
         "debian/my-app.default", "debian/my-app.install", "debian/my-app.postinst",
         "debian/my-app.postrm"])

@@ -1,25 +1,21 @@
 """Maintainer-script snippets: what they say, how they merge into debhelper's files, and that
 they run (sh) with the effects promised, on a scratch tree standing in for the target."""
-import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 from dh_pyrpath.package import maintscripts
 
 
-def test_snippets_name_the_interpreter_the_prefix_and_base_files_dirs():
+def test_snippets_name_the_prefix_and_base_files_dirs():
     s = maintscripts.snippets("svc", "/opt/svc", "3.11")
-    assert "/opt/svc/bin/python3.11 -I -m compileall" in s["postinst"]
-    assert "--invalidation-mode timestamp /opt/svc/lib/python3.11" in s["postinst"]
-    assert "-o 1" not in s["postinst"]
-    assert "find /opt/svc -depth -type d -name __pycache__" in s["prerm"]
+    assert "postinst" not in s  # the package ships its bytecode: installing compiles nothing
+    assert "find /opt/svc -path '*/__pycache__/*.opt-[12].pyc' -type f -delete" in s["prerm"]
     assert "mkdir -m 0755 /opt" in s["postrm"] and "/srv" not in s["postrm"]
     s = maintscripts.snippets("svc", "/srv/stack/svc", "3.13", opt_pycs=True)
-    assert "-o 0 -o 1 -o 2" in s["postinst"]
+    assert "prerm" not in s  # it ships the opt pycs too: Python writes none of its own
     assert "mkdir -m 0755 /srv\n" in s["postrm"] and "/srv/stack" not in s["postrm"]
     s = maintscripts.snippets("svc", "/usr/local/lib/svc", "3.11")
     assert s["postrm"].index("mkdir -m 2775 /usr/local\n") < s["postrm"].index("/usr/local/lib\n")
@@ -28,11 +24,10 @@ def test_snippets_name_the_interpreter_the_prefix_and_base_files_dirs():
 
 def test_paths_with_shell_metacharacters_are_quoted():
     s = maintscripts.snippets("svc", "/opt/my svc", "3.11")
-    assert "'/opt/my svc/bin/python3.11' -I" in s["postinst"]
-    assert "find '/opt/my svc' -depth" in s["prerm"]
+    assert "find '/opt/my svc' -path" in s["prerm"]
 
 
-@pytest.mark.parametrize("script", ["postinst", "prerm", "postrm"])
+@pytest.mark.parametrize("script", ["prerm", "postrm"])
 def test_snippets_are_valid_sh(script):
     text = maintscripts.snippets("svc", "/opt/svc", "3.11")[script]
     subprocess.run(["sh", "-n"], input=text, text=True, check=True)
@@ -55,9 +50,22 @@ def test_install_writes_debhelper_files_idempotently(tmp_path):
     for _ in range(2):
         maintscripts.install("svc", "/opt/svc", "3.11", debian_dir=tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["svc.postinst.debhelper", "svc.postrm.debhelper", "svc.prerm.debhelper"]
+    assert names == ["svc.postrm.debhelper", "svc.prerm.debhelper"]
     prerm = (tmp_path / "svc.prerm.debhelper").read_text()
-    assert prerm.count("__pycache__ -exec") == 1 and prerm.endswith("# from another helper\n")
+    assert prerm.count(".opt-[12].pyc") == 1 and prerm.endswith("# from another helper\n")
+
+
+def test_install_drops_the_sections_a_rerun_has_no_use_for(tmp_path):
+    """An earlier dh-pyrpath's postinst section (it compiled at install time), and the prerm
+    section of a build without --keep opt-pyc: a rerun takes them out, and only them."""
+    old = f"{maintscripts.START}0.9\ncompileall\n{maintscripts.END}\n"
+    (tmp_path / "svc.postinst.debhelper").write_text(old)
+    maintscripts.install("svc", "/opt/svc", "3.11", debian_dir=tmp_path)
+    assert not (tmp_path / "svc.postinst.debhelper").exists()
+    (tmp_path / "svc.prerm.debhelper").write_text(
+        (tmp_path / "svc.prerm.debhelper").read_text() + "# from another helper\n")
+    maintscripts.install("svc", "/opt/svc", "3.11", opt_pycs=True, debian_dir=tmp_path)
+    assert (tmp_path / "svc.prerm.debhelper").read_text() == "# from another helper\n"
 
 
 def _run(text, *args, root):
@@ -67,32 +75,23 @@ def _run(text, *args, root):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def test_snippets_compile_clean_and_restore_on_a_scratch_tree(tmp_path):
-    """The real commands: compileall by an interpreter at <prefix>/bin, find, mkdir."""
+def test_snippets_clean_and_restore_on_a_scratch_tree(tmp_path):
+    """The real commands: find removes what `python -O` wrote and nothing shipped; mkdir."""
     prefix = tmp_path / "opt" / "svc"
-    lib = prefix / "lib" / "python3.11"
-    (lib / "pkg").mkdir(parents=True)
-    (lib / "pkg" / "__init__.py").write_text("X = 1\n")
-    (lib / "broken.py").write_text("def (:\n")
-    (prefix / "bin").mkdir()
-    os.symlink(sys.executable, prefix / "bin" / "python3.11")
+    cache = prefix / "lib" / "python3.11" / "pkg" / "__pycache__"
+    cache.mkdir(parents=True)
+    (cache.parent / "__init__.py").write_text("X = 1\n")
+    for name in ("__init__.cpython-311.pyc", "__init__.cpython-311.opt-1.pyc",
+                 "__init__.cpython-311.opt-2.pyc"):
+        (cache / name).write_bytes(b"")
     s = maintscripts.snippets("svc", "/opt/svc", "3.11")
-
-    proc = _run(s["postinst"], "configure", root=tmp_path)
-    assert proc.returncode == 0, proc.stderr  # a module that does not compile is no failure
-    assert "svc: some Python modules could not be byte-compiled" in proc.stderr
-    tag = sys.implementation.cache_tag
-    assert (lib / "pkg" / "__pycache__" / f"__init__.{tag}.pyc").is_file()
-    assert not (lib / "__pycache__" / f"broken.{tag}.pyc").exists()
-    assert _run(s["postinst"], "triggered", root=tmp_path).returncode == 0
-
-    (lib / "pkg" / "__pycache__" / f"__init__.{tag}.opt-1.pyc").write_bytes(b"")
     for _ in range(2):  # idempotent
         proc = _run(s["prerm"], "remove", root=tmp_path)
         assert proc.returncode == 0, proc.stderr
-    assert not list(prefix.rglob("__pycache__")) and (lib / "pkg" / "__init__.py").is_file()
+    assert sorted(p.name for p in cache.iterdir()) == ["__init__.cpython-311.pyc"]
 
     shutil.rmtree(tmp_path / "opt")
+    assert _run(s["prerm"], "remove", root=tmp_path).returncode == 0  # prefix gone: no error
     for _ in range(2):
         assert _run(s["postrm"], "purge", root=tmp_path).returncode == 0
     assert (tmp_path / "opt").is_dir() and oct((tmp_path / "opt").stat().st_mode & 0o7777) == "0o755"

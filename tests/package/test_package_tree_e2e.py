@@ -1,6 +1,7 @@
-"""What dh_pyrpath leaves for debhelper, run by itself on a source tree with a warm cache: no
-bytecode, no build-only parts unless kept, the maintainer-script snippets and the interpreter's
-Depends in ${misc:Depends}."""
+"""What dh_pyrpath leaves for debhelper, run by itself on a source tree with a warm cache: the
+bytecode of every module, no build-only parts unless kept, the maintainer-script snippets and
+the interpreter's Depends in ${misc:Depends}."""
+import importlib.util
 import json
 import subprocess
 
@@ -20,21 +21,38 @@ def _build(tmp_path, *args):
     return src, src / "debian" / "twin-a" / "opt" / "twin-a"
 
 
-def test_default_tree_has_no_bytecode_headers_or_pip(tmp_path, suite_cache):
+def bytecode_of(prefix):
+    """{module: its pyc} for every .py under lib/, and the pycs with no .py (or another name)."""
+    lib = prefix / "lib" / f"python{HOST_XY}"
+    tag = "cpython-" + HOST_XY.replace(".", "")
+    expected = {py: py.parent / "__pycache__" / f"{py.stem}.{tag}.pyc" for py in lib.rglob("*.py")}
+    strays = set(prefix.rglob("*.pyc")) - set(expected.values())
+    return expected, strays
+
+
+def test_default_tree_has_bytecode_and_no_headers_or_pip(tmp_path, suite_cache):
     src, prefix = _build(tmp_path)
     site = prefix / "lib" / f"python{HOST_XY}" / "site-packages"
     assert (prefix / "bin" / f"python{HOST_XY}").is_file() and any(site.iterdir())
-    assert not list(prefix.rglob("__pycache__")) and not list(prefix.rglob("*.pyc"))
+    # every module's timestamp pyc, made at build time for SOURCE_DATE_EPOCH (issue 25)
+    expected, strays = bytecode_of(prefix)
+    missing = [py for py, pyc in expected.items() if not pyc.is_file()]
+    assert not missing and not strays, (missing[:5], sorted(strays)[:5])
+    mtimes = {py.stat().st_mtime for py in expected}
+    assert len(mtimes) == 1, sorted(mtimes)[:5]
+    data = expected[prefix / "lib" / f"python{HOST_XY}" / "json" / "__init__.py"].read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER  # the host's python3 is the same X.Y
+    assert int.from_bytes(data[4:8], "little") == 0  # timestamp-based
+    assert int.from_bytes(data[8:12], "little") == int(mtimes.pop())
     assert not (prefix / "include").exists()
     assert not list(site.glob("pip*")) and not list(site.glob("setuptools*"))
     records = "".join(p.read_text() for p in site.glob("*.dist-info/RECORD"))
     assert ".pyc" not in records  # RECORD forgets no file, lists none that is gone
 
     debian = src / "debian"
-    postinst = (debian / "twin-a.postinst.debhelper").read_text()
-    assert f"/opt/twin-a/bin/python{HOST_XY} -I -m compileall" in postinst
-    assert "find /opt/twin-a -depth -type d -name __pycache__" in (
-        debian / "twin-a.prerm.debhelper").read_text()
+    assert not (debian / "twin-a.postinst.debhelper").exists()  # installing compiles nothing
+    prerm = (debian / "twin-a.prerm.debhelper").read_text()
+    assert "find /opt/twin-a -path '*/__pycache__/*.opt-[12].pyc'" in prerm
     assert "mkdir -m 0755 /opt" in (debian / "twin-a.postrm.debhelper").read_text()
     substvars = (debian / "twin-a.substvars").read_text()
     assert "misc:Depends=" in substvars and "libssl3" in substvars and "libc6" in substvars
@@ -43,7 +61,8 @@ def test_default_tree_has_no_bytecode_headers_or_pip(tmp_path, suite_cache):
     # a second run (dh binary twice without clean) replaces its own snippets
     again = dh_pyrpath("-p", "twin-a", cwd=src)
     assert again.returncode == 0, again.stdout[-3000:]
-    assert (debian / "twin-a.postinst.debhelper").read_text() == postinst
+    assert (debian / "twin-a.prerm.debhelper").read_text() == prerm
+    assert "bytecode:" in again.stdout and "(0 compiled," in again.stdout, again.stdout[-2000:]
     assert (debian / "twin-a.substvars").read_text() == substvars
 
 
@@ -78,7 +97,8 @@ def test_keep_build_tools_ships_pip_and_headers(tmp_path, suite_cache):
     site = prefix / "lib" / f"python{HOST_XY}" / "site-packages"
     assert (prefix / "include" / f"python{HOST_XY}" / "Python.h").is_file()
     assert list(site.glob("pip-*.dist-info")) and list(site.glob("setuptools-*.dist-info"))
-    assert not list(prefix.rglob("__pycache__"))
+    expected, strays = bytecode_of(prefix)  # pip's modules are compiled as well
+    assert expected[site / "pip" / "__init__.py"].is_file() and not strays
 
 
 def test_common_stdlib_extensions_are_built_into_libpython(tmp_path, suite_cache):
