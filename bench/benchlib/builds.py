@@ -126,11 +126,11 @@ def build_source(src, pkg, env, log, label):
     return result
 
 
-def build(project, variant, work, caches, label):
+def build(project, variant, work, caches, label, extra_env=None):
     """One timed build of a bench project's variant in a fresh copy; returns its measurements."""
     dest = fresh_dir(work / "builds" / label)
     src = make_source(project, variant, dest)
-    return build_source(src, package_name(project, variant), build_env(caches),
+    return build_source(src, package_name(project, variant), build_env(caches, extra_env),
                         work / "logs" / f"{label}.log", label)
 
 

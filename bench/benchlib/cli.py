@@ -129,6 +129,11 @@ def measure_builds(args, work, projects):
                 r = build(project, v, work, warm_caches[project], f"{project}-{v}-warm{i}")
                 projects[project]["builds"][v]["warm"].append(r)
                 keep_deb(r, work)
+            # dh-virtualenv with the compressor make-deb chooses: the same-compressor ratio
+            r = build(project, "venv", work, warm_caches[project], f"{project}-venv-zstd-warm{i}",
+                      {"DPKG_DEB_COMPRESSOR_TYPE": "zstd"})
+            projects[project]["builds"]["venv"].setdefault("warm-zstd", []).append(r)
+            shutil.rmtree(Path(r["deb"]).parent)  # its .deb is not the one installs time
     for caches in warm_caches.values():
         shutil.rmtree(caches)
 

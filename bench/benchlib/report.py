@@ -54,14 +54,24 @@ def project_section(project, pres, python, found):
     rows.append([f"cold build, empty caches (interpreter: {profile or 'cached'})",
                  fmt_s(cold["pyrpath"]),
                  fmt_s(cold["venv"]), ratio(cold["pyrpath"], cold["venv"])])
-    rows.append(["warm rebuild, caches warm", fmt_s(warm["pyrpath"]), fmt_s(warm["venv"]),
+    rows.append(["warm rebuild, caches warm (each tool's default .deb compression)",
+                 fmt_s(warm["pyrpath"]), fmt_s(warm["venv"]),
                  ratio(warm["pyrpath"], warm["venv"])])
+    warm_zstd = median_of(b["venv"].get("warm-zstd", []), "seconds")
+    if warm_zstd:
+        rows.append(["  same, dh-virtualenv with zstd too", fmt_s(warm["pyrpath"]),
+                     fmt_s(warm_zstd), ratio(warm["pyrpath"], warm_zstd)])
     last = {v: (b[v]["warm"] or b[v]["cold"])[-1] for v in VARIANTS}
     deb = {v: last[v]["deb_bytes"] / MB for v in VARIANTS}
     inst = {v: last[v]["installed_kib"] * 1024 / MB for v in VARIANTS}
     dbg = {v: last[v]["dbgsym_bytes"] / MB for v in VARIANTS}
-    rows.append([".deb size (xz, dpkg default)", f"{deb['pyrpath']:.2f} MB",
-                 f"{deb['venv']:.2f} MB", ratio(deb["pyrpath"], deb["venv"])])
+    rows.append([".deb size (dh-pyrpath: zstd, make-deb's; dh-virtualenv: xz)",
+                 f"{deb['pyrpath']:.2f} MB", f"{deb['venv']:.2f} MB",
+                 ratio(deb["pyrpath"], deb["venv"])])
+    if b["venv"].get("warm-zstd"):
+        zstd_mb = b["venv"]["warm-zstd"][-1]["deb_bytes"] / MB
+        rows.append(["  same, dh-virtualenv with zstd too", f"{deb['pyrpath']:.2f} MB",
+                     f"{zstd_mb:.2f} MB", ratio(deb["pyrpath"], zstd_mb)])
     rows.append(["-dbgsym .deb size", f"{dbg['pyrpath']:.2f} MB", f"{dbg['venv']:.2f} MB",
                  ratio(dbg["pyrpath"], dbg["venv"]) if dbg["venv"] else "-"])
     rows.append(["installed size (Installed-Size)", f"{inst['pyrpath']:.1f} MB",

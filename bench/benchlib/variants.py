@@ -30,11 +30,15 @@ CHANGELOG = """\
  -- dh-pyrpath bench <dh-pyrpath@example.org>  Sun, 22 Nov 2026 10:00:00 +0000
 """
 
+# As make-deb writes it (make_deb/templates/rules.j2): zstd for the .deb.
 RULES_PYRPATH = """\
 #!/usr/bin/make -f
 
 %:
 \tdh $@ --with pyrpath
+
+override_dh_builddeb:
+\tdh_builddeb -- -Zzstd
 """
 
 # dh-virtualenv as its documentation says: `--with python-virtualenv`, an empty

@@ -17,6 +17,8 @@ LINTIAN_OVERRIDES = (
     ("library-not-linked-against-libc", ""),             # libpython3.so, extension modules
     ("shared-library-lacks-prerequisites", ""),
     ("undeclared-elf-prerequisites", "* "),
+    # bytecode for the one interpreter that runs it, compiled at build time (bytecode.py)
+    ("package-installs-python-pycache-dir", ""),
 )
 # Not confined to a file: the trigger is the package's.
 PACKAGE_OVERRIDES = ("package-has-unnecessary-activation-of-ldconfig-trigger",)
