@@ -141,14 +141,21 @@ def test_cache_info_and_prune(tmp_path):
     for name, stamp in (("old-1.0-py3-none-any.whl", old), ("new-1.0-py3-none-any.whl", new)):
         (cache / "wheels" / name).write_bytes(b"w" * 10)
         os.utime(cache / "wheels" / name, (stamp, stamp))
+    for key, stamp in (("aa01", old), ("aa02", old), ("bb01", new)):  # compiled modules
+        (cache / "bytecode" / key[:2]).mkdir(parents=True, exist_ok=True)
+        (cache / "bytecode" / key[:2] / key).write_bytes(b"c" * 100)
+        os.utime(cache / "bytecode" / key[:2] / key, (stamp, stamp))
     env = {"DH_PYRPATH_CACHE_DIR": str(cache)}
     info = dh_pyrpath("--cache-info", cwd=tmp_path, env=env, check=True).stdout
     assert re.search(r"interpreter\s+0\.0 MB .*old0 CPython 3\.11\.2", info)
     assert "new-1.0-py3-none-any.whl" in info and re.search(r"^total\s+", info, re.M)
+    assert re.search(r"^bytecode\s+0\.0 MB\s+bytecode/$", info, re.M), info  # one row
     out = dh_pyrpath("--cache-prune", "--max-age=30", cwd=tmp_path, env=env, check=True).stdout
     assert "old0" in out and "old-1.0" in out and "new0" not in out
+    assert re.search(r"removed\s+bytecode\s+0\.0 MB\s+bytecode/ \(2 modules\)$", out, re.M), out
     assert sorted(p.name for p in (cache / "interpreters").iterdir()) == ["new0"]
     assert [p.name for p in (cache / "wheels").iterdir()] == ["new-1.0-py3-none-any.whl"]
+    assert [p.name for p in (cache / "bytecode").rglob("*") if p.is_file()] == ["bb01"]
 
 
 # ---------------------------------------------------------------- a build host's shared cache
