@@ -167,7 +167,7 @@ def measure_installed(args, work, projects, hostlog):
         pres["written"] = {v: changed(before[v], files_under(prefix_of(project, v)))
                            for v in VARIANTS}
         say(f"install, {project}: `dpkg -i` of each package, {args.install_runs} rounds, "
-            "purged before each (timed: unpack, postinst with its bytecode compile, triggers)")
+            "purged before each (timed: unpack, maintainer scripts, triggers)")
         pres["install"] = time_installs(
             {v: (package_name(project, v), last_deb(projects, project, v)) for v in VARIANTS},
             args.install_runs, hostlog)

@@ -1,5 +1,5 @@
 """Installing the packages as a target does: `dpkg -i` of each .deb, timed (the unpack, the
-postinst with its bytecode compile, triggers), purged between runs; and purging the bench
+maintainer scripts, triggers), purged between runs; and purging the bench
 packages before and after a run."""
 import os
 import subprocess
