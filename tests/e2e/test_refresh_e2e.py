@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from debian.debian_support import Version
 
 import local_apt
 from conftest import HOST_CODENAME, HOST_PYTHON, REPO, SYSTEM_PATH, build_env, build_deb, run
@@ -149,7 +150,8 @@ def test_the_nightly_job_refreshes_rebuilds_and_publishes(nightly):
     assert rows and all("1.0+b1" in row for row in rows), rows
     assert any("jinja2 3.1.2" in row for row in rows)
     assert not any(HOST_PYTHON in row for row in rows), rows  # the interpreter is fixed
-    pool = sorted(p.name for p in (repo / "pool" / HOST_CODENAME / "main").iterdir())
+    pool = sorted((p.name for p in (repo / "pool" / HOST_CODENAME / "main").iterdir()),
+                  key=lambda name: Version(name.split("_")[1]))
     assert [n.split("_")[1] for n in pool] == ["1.0", "1.0+b1"], pool
     packages = next((repo / "dists" / HOST_CODENAME / "main").glob("binary-*/Packages"))
     assert packages.read_text().count("Package: audit-demo\n") == 2
@@ -183,7 +185,7 @@ def test_refresh_wrote_the_pin_and_a_changelog_entry(nightly):
 
 def test_the_rebuild_carries_the_newer_revision(nightly):
     assert build_info(nightly["stale"])["python_debian_revision"] == local_apt.BASE
-    new = next(nightly["project"].parent.glob("audit-demo_1.0+b1_*.deb"))
+    new = next((nightly["project"] / "build").glob("audit-demo_1.0+b1_*.deb"))
     info = build_info(new)
     assert info["python_debian_revision"] == local_apt.LOCAL, info
 
@@ -241,4 +243,18 @@ def test_no_apt_indexes(tmp_path):
     (line,) = proc.stderr.splitlines()
     assert line.startswith("make-deb: error: debian/audit-demo.pyrpath: apt has no deb-src "
                            "entries"), line
+    assert snapshot(src) == before
+
+
+def test_a_pin_of_another_release_moves_within_it(suite_cache, tmp_path):
+    """debian:python3.13=3.13.5-2@trixie on this bookworm host: trixie's deb-src entries,
+    through the private apt configuration a build uses (its lists in the suite's cache)."""
+    src = project(tmp_path, "python-source = debian:python3.13=3.13.5-2@trixie\n")
+    before = snapshot(src)
+    proc = make_deb(src, "--refresh", "--dry-run",
+                    env={"DH_PYRPATH_CACHE_DIR": str(suite_cache)})
+    assert proc.returncode == 0, proc.stderr
+    new = re.search(r"^\+python-source = debian:python3\.13=(\S+)@trixie$", proc.stdout, re.M)
+    assert new and Version(new[1]) > Version("3.13.5-2"), proc.stdout
+    assert re.search(r"\(fixes CVE-\d{4}-\d+", proc.stderr), proc.stderr
     assert snapshot(src) == before
