@@ -3,8 +3,10 @@
 and the bad inputs that are refused before apt is asked anything, through the real command:
 one error line, the exit code, the project byte for byte unchanged. The lookups against apt,
 the 404 case and the rebuild are tests/e2e/test_refresh_e2e.py's."""
+import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -205,3 +207,81 @@ def test_the_nightly_job_and_its_ci_examples_are_well_formed():
         "ci/nightly-refresh")
     # the job builds where publishing.md's jobs build, in a copy under build/
     assert "(cd build/src && dpkg-buildpackage -us -uc -b)" in job
+
+
+# ------------------------------------------------------------------ pure logic, apt stubbed
+
+class Interpreters:
+    """audit.interpreter.Interpreters' answers, as apt's binary index would give them."""
+
+    def __init__(self, newest=None, ids=("CVE-2026-1",)):
+        self._newest, self._ids = newest, ids
+
+    def newest(self, package, release=None):
+        if self._newest is None:
+            raise refresh.PyrpathError("apt has no package indexes")
+        return self._newest, self._newest, "mirror Packages"
+
+    def fixed_ids(self, *args):
+        return self._ids
+
+
+def rev(version):
+    return refresh.sources.apt.Revision(version, ("orig", "0"), ("debian", "0"))
+
+
+PINNED = refresh.Pin("debian/svc.pyrpath", "python-source = debian:python3.11=1.0-1\n", {},
+                     "python3.11", "1.0-1", None)
+
+
+@pytest.mark.parametrize("served, unserved, binary, expect", [
+    ("1.0-3", ["1.0-4"], "1.0-4", ("1.0-3", ["1.0-4"])),   # 1.0-4 listed, 404: 1.0-3 is taken
+    ("1.0-2", [], None, ("1.0-2", [])),                    # no binary index: the sources say
+    ("1.0-2", [], "1.0-2", ("1.0-2", [])),
+    ("1.0-1", [], "1.0-1", None),                          # current
+    ("1.0-1", [], "0.9-1", None)])
+def test_lookup_decides_from_both_indexes(monkeypatch, served, unserved, binary, expect):
+    monkeypatch.setattr(refresh.sources, "newest_served", lambda p: (rev(served), unserved))
+    monkeypatch.setattr(refresh.interpreter, "source_fixed_ids", lambda *a: ("CVE-2026-2",))
+    move = refresh.lookup(PINNED, None, Interpreters(binary))
+    if expect is None:
+        assert move is None
+    else:
+        assert (move.newest, move.unserved, move.ids) == (*expect, ("CVE-2026-2",))
+
+
+@pytest.mark.parametrize("served, unserved, binary", [
+    ("1.0-1", ["1.0-2"], "1.0-2"), ("1.0-1", [], "1.0-2"), (None, ["1.0-2"], None)])
+def test_a_newer_revision_no_build_can_take_is_an_error(monkeypatch, served, unserved, binary):
+    monkeypatch.setattr(refresh.sources, "newest_served",
+                        lambda p: (rev(served) if served else None, unserved))
+    with pytest.raises(RefreshError) as err:
+        refresh.lookup(PINNED, None, Interpreters(binary, ids=("CVE-2026-1", "CVE-2026-3")))
+    message = str(err.value)
+    assert message.startswith("debian/svc.pyrpath: apt lists python3.11 1.0-2")
+    assert "does not serve its source (404)" in message and "nothing was changed" in message
+    if binary:
+        assert "(its changelog names 2 CVEs since 1.0-1)" in message
+
+
+def test_the_locked_dependencies_of_a_uv_lock(tmp_path):
+    """The lock read as a build reads it (markers for the pinned CPython on this machine),
+    each pin against an OSV record."""
+    root = tmp_path / "locked"
+    shutil.copytree(REPO / "tests" / "data" / "sources" / "locked", root)
+    shutil.copy(REPO / "tests" / "data" / "locks" / "uv.lock", root / "uv.lock")
+    for old in (root / "debian").glob("*.pyrpath"):
+        old.unlink()
+    (root / "debian" / "locked.pyrpath").write_text(
+        "python-source = debian:python3.11=3.11.2-6+deb12u8\n")
+    record = {"id": "GHSA-test-click", "aliases": ["CVE-2099-1"], "affected": [{
+        "package": {"ecosystem": "PyPI", "name": "Click"},
+        "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "8.0"}, {"fixed": "8.1.8"}]}]}]}
+    osv = tmp_path / "osv.json"
+    osv.write_text(json.dumps(record))
+    pin = refresh.read_pins(root)[0]
+    path, pinned = refresh.locked(root, pin, "3.11.2")
+    assert path == root / "uv.lock" and ("click", "8.1.7") in pinned
+    found = refresh.dependency_findings(root, [pin], [], refresh.advisories.load_osv([osv]))
+    assert [(where, f.name, f.installed, f.fix) for where, f in found] == [
+        ("uv.lock", "click", "8.1.7", "click >= 8.1.8")]
