@@ -140,8 +140,8 @@ def _source_apt(pin, root):
     codename, support = releases.classify(pin.release)
     if support == "ended":
         raise RefreshError(f"{pin.rel}: Debian {codename}'s security support has ended: move "
-                           "python-source to a supported release (make-deb --list of "
-                           "dh_pyrpath --list-pythons shows them)")
+                           "python-source to a supported release (dh_pyrpath "
+                           "--list-pythons shows them)")
     return releases.using(releases.config(codename, root, stable=support == "stable"))
 
 
@@ -180,7 +180,9 @@ def lookup(pin, root, interpreters):
 
 
 def _fixes(pin, newest, interpreters):
-    """", which fixes N CVEs (its binary package's changelog)" when that can be read."""
+    """" (its changelog names N CVEs since <pin>)", read from the binary package of the
+    revision apt lists (the audit's way: its source is what the archive does not serve), or ""
+    when that cannot be read."""
     try:
         found, binary_version, _ = interpreters.newest(pin.package, pin.release)
         if found != newest:
