@@ -6,9 +6,9 @@ except (ImportError, PackageNotFoundError):  # running from a source checkout
     __version__ = "0.1.0"
 
 from .errors import (MakeDebError, MetadataError, MissingFieldsError, NamingError,  # noqa: E402
-                     OutputError, PythonSourceError, RequirementsError, TemplateError,
-                     UsageError, VersionError)
+                     OutputError, PythonSourceError, RefreshError, RequirementsError,
+                     TemplateError, UsageError, VersionError)
 
 __all__ = ["MakeDebError", "MetadataError", "MissingFieldsError", "NamingError", "OutputError",
-           "PythonSourceError", "RequirementsError", "TemplateError", "UsageError",
+           "PythonSourceError", "RefreshError", "RequirementsError", "TemplateError", "UsageError",
            "VersionError", "__version__"]

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from dh_pyrpath.deps import locks
 
-from . import __version__, buildenv, fields, metadata, python_source, render, requirements
-from .errors import MakeDebError
+from . import (__version__, buildenv, fields, metadata, python_source, refresh, render,
+               requirements)
+from .errors import MakeDebError, UsageError
 
 PROG = "make-deb"
 
@@ -37,6 +38,14 @@ def build_parser():
                    help="overwrite the debian/ files make-deb generates (other files are kept)")
     g.add_argument("-n", "--dry-run", action="store_true",
                    help="write nothing; print the files as a unified diff against debian/")
+    g.add_argument("--refresh", action="store_true",
+                   help="in a project that has debian/: move the pinned python-source to the "
+                        "newest Debian revision the archive serves, add a debian/changelog "
+                        "entry naming it and its CVE ids, and report locked dependencies "
+                        "with advisories (--osv); nothing else changes")
+    g.add_argument("--osv", metavar="DIR|ZIP", action="append", default=[],
+                   help="for --refresh: OSV advisory records (a directory searched for *.json, "
+                        "or a zip) to check the locked dependencies against; repeatable")
     g.add_argument("--templates", metavar="DIR",
                    help="directory whose *.j2 templates replace the built-in ones of that name")
     g.add_argument("-v", "--verbose", action="store_true", help="say what is being done")
@@ -110,8 +119,47 @@ def _prompter():
     return fields.Prompter(sys.stdin.readline, write)
 
 
+# What --refresh reads besides the directory: every other option writes a debian/ anew.
+REFRESH_OPTIONS = {"directory", "refresh", "osv", "dry_run", "verbose", "yes"}
+
+
+def run_refresh(opts, parser):
+    given = sorted(f"--{name.replace('_', '-')}" for name, value in vars(opts).items()
+                   if name not in REFRESH_OPTIONS and value != parser.get_default(name))
+    if given:
+        raise UsageError(f"{', '.join(given)}: not with --refresh, which changes only the "
+                         "python-source pin and debian/changelog")
+    project = Path(opts.directory).resolve()
+    result = refresh.plan(project, opts.osv)
+    out = sys.stderr if opts.dry_run else sys.stdout
+    if opts.dry_run:
+        sys.stdout.write(render.diff(project, result.files))
+    else:
+        refresh.write(project, result.files)
+    verb = "would move" if opts.dry_run else "moved"
+    for move in result.moves:
+        ids = ("CVE ids unknown" if move.ids is None else
+               f"fixes {', '.join(move.ids)}" if move.ids else "no CVE named")
+        print(f"{PROG}: {move.pin.rel}: {verb} python-source {move.pin.spec()} -> "
+              f"{move.pin.spec(move.newest)} ({ids})", file=out)
+    for pin in result.current:
+        print(f"{PROG}: {pin.rel}: python-source {pin.spec()} is the newest revision apt "
+              "lists; nothing to refresh", file=out)
+    for note in result.notes:
+        print(f"{PROG}: note: {note}", file=out)
+    for where, finding in result.advisories:
+        print(f"{PROG}: advisory: {finding.name} {finding.installed} ({where}): "
+              f"{', '.join(finding.ids)}; fix: {finding.fix} (update {where} with the tool that "
+              "made it: --refresh changes no lock)", file=out)
+    if result.moves and not opts.dry_run:
+        print(f"{PROG}: {refresh.CHANGELOG}: new entry {result.version}")
+        print(f"{PROG}: build with: dpkg-buildpackage -us -uc -b")
+
+
 def run(opts):
     log = logging.getLogger("make_deb")
+    if opts.osv:
+        raise UsageError("--osv: only with --refresh")
     project = Path(opts.directory).resolve()
     fields.early_checks(opts)
     templates = render.check_templates_dir(opts.templates)
@@ -165,7 +213,8 @@ class _Formatter(logging.Formatter):
 
 
 def main(argv=None):
-    opts = build_parser().parse_args(argv)
+    parser = build_parser()
+    opts = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     log = logging.getLogger("make_deb")
@@ -173,7 +222,10 @@ def main(argv=None):
     log.setLevel(logging.INFO if opts.verbose else logging.WARNING)
     log.propagate = False
     try:
-        run(opts)
+        if opts.refresh:
+            run_refresh(opts, parser)
+        else:
+            run(opts)
     except MakeDebError as exc:
         # one line whatever the message: that line is the whole interface of a failure
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)

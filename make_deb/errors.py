@@ -49,3 +49,8 @@ class RequirementsError(MakeDebError):
 
 class PythonSourceError(MakeDebError):
     """The CPython source cannot be resolved (no deb-src entries, unknown source, ...)."""
+
+
+class RefreshError(MakeDebError):
+    """make-deb --refresh cannot move the pin (no debian/, no pin, nothing the archive
+    serves, no apt indexes, ...): nothing was changed."""

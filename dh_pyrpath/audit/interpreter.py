@@ -14,6 +14,7 @@ is not used for it, nor changed.
 import contextlib
 import gzip
 import re
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,33 @@ def changelog_of(deb, binary):
         return gzip.decompress(members[wanted]).decode("utf-8")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise AuditError(f"{deb}: {wanted} is damaged ({exc})") from None
+
+
+def source_changelog(tarball):
+    """The text of debian/changelog in a source package's .debian.tar.*."""
+    try:
+        with tarfile.open(tarball) as tar:
+            member = tar.extractfile("debian/changelog")
+            return member.read().decode("utf-8")
+    except (KeyError, AttributeError):
+        raise AuditError(f"{tarball}: has no debian/changelog") from None
+    except (tarfile.TarError, OSError, EOFError, UnicodeDecodeError) as exc:
+        raise AuditError(f"{tarball}: is damaged ({exc})") from None
+
+
+def source_fixed_ids(source, built, version):
+    """CVE ids the changelog in the .debian.tar of source `source` revision `version` names
+    since `built`, read through the apt configuration in effect (its deb-src entries): the
+    revision a build takes, whether or not the archive also serves its binaries. AuditError
+    when it cannot be read."""
+    with tempfile.TemporaryDirectory(prefix="dh-pyrpath-audit-") as tmp:
+        try:
+            tarball = apt.download_source_file(source, version, r"\.debian\.tar\.", tmp)
+        except PyrpathError as exc:
+            raise AuditError(f"{source} {version}'s .debian.tar: {exc}") from None
+        if tarball is None:
+            raise AuditError(f"apt's index names no .debian.tar for {source} {version}")
+        return cves_since(source_changelog(tarball), built, version)
 
 
 def no_index_error(binary, release=None):

@@ -198,17 +198,36 @@ def apt_get_source(package, version, dest, log):
                            log=exc.log, tail=exc.tail) from None
 
 
-def archive_serves(package, version):
-    """Whether the archive serves the .dsc of package=version (apt's own transport fetches it:
-    its proxies and credentials apply)."""
+def _source_uris(package, version):
+    """[(uri, name, size, digest)] of the files `apt-get source --print-uris` lists for
+    package=version."""
     proc = _query(["apt-get", "source", "--print-uris", "--download-only", f"{package}={version}"])
-    uris = re.findall(r"^'(\S+\.dsc)' (\S+) (\d+) (\S+)$", proc.stdout, re.M)
-    if not uris:
-        return False
-    uri, name, _size, digest = uris[0]
+    return re.findall(r"^'(\S+)' (\S+) (\d+) (\S+)$", proc.stdout, re.M)
+
+
+def download_source_file(package, version, pattern, dest):
+    """The file of source package=version whose name matches `pattern` (a regular
+    expression), downloaded into dest by apt's own transport (its proxies and credentials
+    apply) and checked against the digest apt's signed index gives; its path, or None when
+    the index names no such file. Raises NotServed when the archive does not serve it."""
+    for uri, name, _size, digest in _source_uris(package, version):
+        if re.search(pattern, name):
+            path = os.path.join(dest, name)
+            got = _query([APT_HELPER, "download-file", uri, path, digest])
+            if got.returncode != 0:
+                raise NotServed(f"apt's index lists {package} {version} but the archive does "
+                                f"not serve its {name} (404)")
+            return path
+    return None
+
+
+def archive_serves(package, version):
+    """Whether the archive serves the .dsc of package=version."""
     with tempfile.TemporaryDirectory(prefix="dh-pyrpath-probe-") as tmp:
-        got = _query([APT_HELPER, "download-file", uri, os.path.join(tmp, name), digest])
-        return got.returncode == 0
+        try:
+            return download_source_file(package, version, r"\.dsc$", tmp) is not None
+        except NotServed:
+            return False
 
 
 # ---------------------------------------------------------------- binary packages

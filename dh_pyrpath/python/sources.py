@@ -301,20 +301,31 @@ def fetch_revision(package, rev, cache, workdir, log, release=None):
             shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def newest_served(package):
+    """(the newest revision of source `package` whose .dsc the archive serves, or None; the
+    newer revisions apt lists that it does not serve, newest first), as apt's configuration in
+    effect knows them. Raises PyrpathError when apt knows no such source."""
+    text = apt.showsrc(package)
+    if not text.strip():
+        raise apt.missing_source_error(package)
+    unserved = []
+    for rev in apt.revisions(text):
+        if apt.archive_serves(package, rev.version):
+            return rev, unserved
+        unserved.append(rev.version)
+    return None, unserved
+
+
 @functools.lru_cache(maxsize=None)
 def pinned_spec(package, release=None):
     """`debian:python3.X=<version>` for the revision a build would use now (make-deb writes it):
     the newest revision apt knows whose .dsc the archive serves. `release` names the release
     whose configuration is in effect (the answer is remembered per package and release)."""
-    text = apt.showsrc(package)
-    if not text.strip():
-        raise apt.missing_source_error(package)
-    known = apt.revisions(text)
-    for rev in known:
-        if apt.archive_serves(package, rev.version):
-            return f"debian:{package}={rev.version}"
-    if known:
+    rev, unserved = newest_served(package)
+    if rev is not None:
+        return f"debian:{package}={rev.version}"
+    if unserved:
         raise PyrpathError(f"the archive serves none of the {package} revisions apt lists "
-                           f"({', '.join(r.version for r in known)}): check the network and the "
+                           f"({', '.join(unserved)}): check the network and the "
                            "deb-src entries, or pass --python-source")
     raise PyrpathError(f"source package {package} has no pristine .orig tarball in apt's index")
