@@ -166,8 +166,9 @@ def to_json(report):
     }, indent=1, sort_keys=True) + "\n"
 
 
-def show(report, as_json, out, err):
-    """Skips, notes and problems on `err`, one line each; the table or the JSON on `out`."""
+def show(report, as_json, out, err, prog="dh_pyrpath"):
+    """Skips, notes and problems on `err`, one line each, after the command's name `prog`;
+    the table or the JSON on `out`."""
     for line in message_lines(report):
-        print(f"dh_pyrpath: {line}", file=err)
+        print(f"{prog}: {line}", file=err)
     out.write(to_json(report) if as_json else render_table(report))
