@@ -122,8 +122,9 @@ def _pairs(paths, name):
                 pairs.setdefault(path[:-len(suffix) - 1], {})[kind] = path
     for prefix, found in sorted(pairs.items()):
         if "sbom" not in found:
-            raise AuditError(f"{name}: {found['info']} but no {prefix}/{SBOM}: built by a "
-                             "dh-pyrpath without SBOMs; rebuild it with a current dh-pyrpath")
+            raise AuditError(f"{name}: {found['info']} but no {prefix}/{SBOM} (removed, or "
+                             "built by a dh-pyrpath older than SBOMs): rebuild it with a "
+                             "current dh-pyrpath")
         if "info" not in found:
             raise AuditError(f"{name}: {found['sbom']} but no {prefix}/{BUILD_INFO}: rebuild "
                              "the package with dh-pyrpath")

@@ -99,8 +99,8 @@ def test_build_info_without_sbom_is_one_error(tmp_path):
     with pytest.raises(AuditError) as err:
         inputs.read_deb(deb)
     assert str(err.value) == (
-        f"{deb}: {PREFIX}/{inputs.BUILD_INFO} but no {PREFIX}/{inputs.SBOM}: built by a "
-        "dh-pyrpath without SBOMs; rebuild it with a current dh-pyrpath")
+        f"{deb}: {PREFIX}/{inputs.BUILD_INFO} but no {PREFIX}/{inputs.SBOM} (removed, or built "
+        "by a dh-pyrpath older than SBOMs): rebuild it with a current dh-pyrpath")
 
 
 def test_a_damaged_sbom_is_one_error(tmp_path):
