@@ -247,9 +247,12 @@ def installed_version(package):
 def _read(path, package):
     try:
         return Path(path).read_bytes()
-    except OSError as exc:
+    except PermissionError as exc:
+        raise AuditError(f"{package}: cannot read {path} ({exc.strerror}): run the audit as "
+                         "root") from None
+    except OSError as exc:  # removed or damaged by hand: dpkg still lists it
         raise AuditError(f"{package}: cannot read {path} ({exc.strerror}): reinstall the "
-                         "package (apt install --reinstall) or run the audit as root") from None
+                         f"package (apt install --reinstall {package})") from None
 
 
 def read_installed(package, paths):

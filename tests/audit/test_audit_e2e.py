@@ -184,7 +184,9 @@ def test_no_apt_indexes_is_one_line_and_exit_2(demo, tmp_path):
     env = _apt_config(tmp_path, host_sources)
     for part in parts:  # the host's sources, none of their lists downloaded
         (tmp_path / "sources.list.d" / part.name).write_bytes(part.read_bytes())
+    before = sorted(tmp_path.rglob("*"))
     code, out, err = audit("--no-pypi", "--osv", OSV, deb, env=env)
+    assert sorted(tmp_path.rglob("*")) == before  # no lists fetched: the audit changes nothing
     assert code == 2, out + err
     errors = [line for line in err.splitlines() if line.startswith("dh_pyrpath: error: ")]
     assert errors == [f"dh_pyrpath: error: apt has no package indexes (its lists are empty), "
@@ -252,6 +254,15 @@ def test_a_server_audits_with_dh_pyrpath_audit_alone(demo, expected, tool_instal
         proc = box.run("dh-pyrpath-audit", "--installed", "--osv", "/srv/osv", check=False,
                        merge=False)
         assert box.snapshot() == before  # nothing changed (apt's and root's caches aside)
+        # the installed package's SBOM removed by hand: its own line, exit 2
+        sbom = "/opt/audit-demo/share/dh-pyrpath/sbom.cdx.json"
+        box.run("rm", sbom)
+        gone = box.run("dh-pyrpath-audit", "--installed", "--no-pypi", "--osv", "/srv/osv",
+                       check=False, merge=False)
+    assert gone.returncode == 2, gone.stdout + gone.stderr
+    assert gone.stderr.splitlines() == [
+        f"dh-pyrpath-audit: error: audit-demo: cannot read {sbom} (No such file or directory): "
+        "reinstall the package (apt install --reinstall audit-demo)"]
     out, err = proc.stdout, proc.stderr
     print(out + err)  # the report as a server sees it (pytest -s)
     assert proc.returncode == 1, out + err

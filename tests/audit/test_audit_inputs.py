@@ -139,3 +139,10 @@ def test_installed_files_is_a_dict_of_lists():
     # the host may have no such package installed: the e2e test installs one
     owned = inputs.installed_files()
     assert all(isinstance(paths, list) for paths in owned.values())
+
+
+def test_an_installed_file_removed_by_hand_names_the_reinstall(tmp_path):
+    with pytest.raises(AuditError) as err:
+        inputs._read(tmp_path / "gone.json", "svc")
+    assert str(err.value) == (f"svc: cannot read {tmp_path}/gone.json (No such file or "
+                              "directory): reinstall the package (apt install --reinstall svc)")
