@@ -9,8 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
-from . import (__version__, debhelper, host, pipeline, settings as settingslib, standalone,
-               vendor)
+from . import (__version__, audit_cli, debhelper, host, pipeline, settings as settingslib,
+               standalone, vendor)
 from .errors import PyrpathError, UsageError
 from .python import shlibs
 from .store import remote as remotelib
@@ -127,16 +127,8 @@ def make_parser():
                             "of them) for a newer Debian revision of their CPython and for "
                             "advisories about their Python dependencies, then exit: 0 nothing "
                             "to fix, 1 something to fix, 2 something could not be audited")
-    audit.add_argument("--installed", action="store_true",
-                       help="for --audit: the installed packages dh-pyrpath built")
-    audit.add_argument("--osv", action="append", default=[], metavar="DIR|ZIP",
-                       help="for --audit: OSV advisory records (a directory searched for *.json, "
-                            "or a zip), repeatable")
-    audit.add_argument("--no-pypi", action="store_true",
-                       help="for --audit: do not ask the package index's JSON API for advisories")
-    audit.add_argument("--json", action="store_true", help="for --audit: print JSON for CI")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="for --audit: .deb files, or "
-                   "directories searched for them (an apt repository's pool)")
+    audit_cli.add_arguments(audit, during="for --audit: ")
+    audit_cli.add_paths(p, during="for --audit: ")
     p.add_argument("--version", action="version", version=f"dh_pyrpath {__version__}")
     return p
 

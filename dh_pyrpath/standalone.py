@@ -93,8 +93,9 @@ def cache_command(opts):
     return 0
 
 
-def audit_command(opts, env=None):
-    """dh_pyrpath --audit: the report on stdout, skips, notes and problems on stderr."""
+def audit_command(opts, env=None, prog="dh_pyrpath"):
+    """dh_pyrpath --audit (and dh-pyrpath-audit, `prog`): the report on stdout, skips, notes
+    and problems on stderr."""
     env = os.environ if env is None else env
     if not opts.paths and not opts.installed:
         raise UsageError("nothing to audit: give .deb files or directories of them, or "
@@ -109,7 +110,7 @@ def audit_command(opts, env=None):
     with releases.apt_root(opts.cache_dir) as root:  # other releases' indexes
         report = check.audit(opts.paths, opts.installed, opts.osv, index,
                              interpreter_checks.Interpreters(root))
-    reportlib.show(report, opts.json, sys.stdout, sys.stderr)
+    reportlib.show(report, opts.json, sys.stdout, sys.stderr, prog)
     return report.exit_code
 
 

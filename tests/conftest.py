@@ -57,15 +57,25 @@ def suite_cache():
 
 @pytest.fixture(scope="session")
 def tool_installed(tmp_path_factory):
-    """Build dh-pyrpath's own .deb with dpkg-buildpackage and install it with apt."""
+    """Build dh-pyrpath's own .debs with dpkg-buildpackage and install them with apt; the
+    dh-pyrpath .deb (tool_debs gives it with its sibling dh-pyrpath-audit, which it depends
+    on with the same version)."""
     work = tmp_path_factory.mktemp("tool") / "dh-pyrpath"
     shutil.copytree(REPO, work, ignore=shutil.ignore_patterns(".git", ".cache", "__pycache__",
                                                                "*.egg-info", "build"))
     run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=work, env=build_env())
     debs = sorted(work.parent.glob("dh-pyrpath_*.deb"))
     assert debs, "dpkg-buildpackage produced no dh-pyrpath .deb"
-    apt("install", "--reinstall", "--no-install-recommends", str(debs[-1]))
+    apt("install", "--reinstall", "--no-install-recommends", *map(str, tool_debs(debs[-1])))
     return debs[-1]
+
+
+def tool_debs(deb):
+    """[the dh-pyrpath .deb, the dh-pyrpath-audit .deb built with it]: installing the first
+    needs the second."""
+    audit = deb.with_name(deb.name.replace("dh-pyrpath_", "dh-pyrpath-audit_", 1))
+    assert audit.is_file(), f"no {audit.name} beside {deb.name}"
+    return [deb, audit]
 
 
 # What `dpkg-deb -Zzstd` writes (make-deb's debian/rules asks for it).

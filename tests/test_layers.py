@@ -15,6 +15,7 @@ BOTTOM = {"dh_pyrpath", "errors", "log", "host"}
 LAYER_OF = {**{m: "bottom" for m in BOTTOM}, "settings": "run", "debhelper": "run",
             "store": "store", "package": "package", "python": "python", "deps": "deps",
             "audit": "audit", "pipeline": "top", "vendor": "top", "standalone": "top",
+            "audit_cli": "top",
             "__main__": "top"}
 MAY_USE = {
     "bottom": {"bottom"},

@@ -15,6 +15,7 @@ import subprocess
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,7 +194,8 @@ def _records(source):
     """(where, bytes) of every OSV file of a directory (recursively), a zip, or one file."""
     path = Path(source)
     if path.is_dir():
-        files = sorted(path.rglob("*.json"))
+        # a directory that happens to end in .json holds records, it is not one
+        files = sorted(p for p in path.rglob("*.json") if not p.is_dir())
         for file in files:
             try:
                 yield str(file), file.read_bytes()
@@ -210,14 +212,16 @@ def _records(source):
                 for member in sorted(archive.namelist()):
                     if member.endswith(".json"):
                         yield f"{path}:{member}", archive.read(member)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:  # zlib: a bad member
             raise AuditError(f"{path}: a damaged zip file ({exc}): download it again") from None
         return
     if path.suffix == ".json":
         try:
-            yield str(path), path.read_bytes()
+            data = path.read_bytes()
         except OSError as exc:
-            raise AuditError(f"{path}: cannot read it ({exc.strerror})") from None
+            raise AuditError(f"{path}: cannot read it ({exc.strerror}): fix its permissions "
+                             "or give another file") from None
+        yield str(path), data
         return
     raise AuditError(f"--osv {source}: neither a directory, a zip file nor a .json file: give "
                      "a directory of OSV records or a zip of them")

@@ -63,7 +63,8 @@ def interpreter_finding(built, interpreters, report):
     if newer is None:
         return None
     return reportlib.Finding("interpreter", newer.package, newer.built, newer.ids, newer.fix,
-                             newest=newer.newest, source=newer.index)
+                             newest=newer.newest, source=newer.index,
+                             changelog=newer.changelog)
 
 
 def findings(built, osv, index, interpreters, report):

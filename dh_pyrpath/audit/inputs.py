@@ -122,8 +122,9 @@ def _pairs(paths, name):
                 pairs.setdefault(path[:-len(suffix) - 1], {})[kind] = path
     for prefix, found in sorted(pairs.items()):
         if "sbom" not in found:
-            raise AuditError(f"{name}: {found['info']} but no {prefix}/{SBOM}: built by a "
-                             "dh-pyrpath without SBOMs; rebuild it with a current dh-pyrpath")
+            raise AuditError(f"{name}: {found['info']} but no {prefix}/{SBOM} (removed, or "
+                             "built by a dh-pyrpath older than SBOMs): rebuild it with a "
+                             "current dh-pyrpath")
         if "info" not in found:
             raise AuditError(f"{name}: {found['sbom']} but no {prefix}/{BUILD_INFO}: rebuild "
                              "the package with dh-pyrpath")
@@ -246,9 +247,12 @@ def installed_version(package):
 def _read(path, package):
     try:
         return Path(path).read_bytes()
-    except OSError as exc:
+    except PermissionError as exc:
+        raise AuditError(f"{package}: cannot read {path} ({exc.strerror}): run the audit as "
+                         "root") from None
+    except OSError as exc:  # removed or damaged by hand: dpkg still lists it
         raise AuditError(f"{package}: cannot read {path} ({exc.strerror}): reinstall the "
-                         "package (apt install --reinstall) or run the audit as root") from None
+                         f"package (apt install --reinstall {package})") from None
 
 
 def read_installed(package, paths):

@@ -4,8 +4,11 @@ The package records the revision of the Debian source its CPython came from
 (build-info.json: 3.11.2-6+deb12u8). apt's binary index says which revision is newest:
 `apt-cache madison python3.X-minimal`, which every host has, deb-src entries or not (a
 server rarely has them). The CVE ids fixed in between come from the newer revision's
-changelog, read from its python3.X-minimal binary package downloaded with `apt-get
-download`: on some networks the archive serves a revision's binaries but not its source.
+debian/changelog: from its .debian.tar (a few hundred kB, the source's own changelog) when
+apt has deb-src entries that list the revision and the archive serves the file; else from
+its python3.X-minimal binary package downloaded with `apt-get download` (a server without
+deb-src entries; a network where the archive serves a revision's binaries but answers 404
+for its source).
 A package whose CPython came from another Debian release than the host's (build-info.json's
 python_release: trixie's python3.13 on bookworm) is compared with that release's binary
 index, read through a private apt configuration (python/releases.py): the host's /etc/apt
@@ -48,6 +51,7 @@ class Newer:
     binary: str       # the binary package the index and the changelog were read from
     ids: tuple | None  # CVE ids fixed in between; None when the changelog was not read
     release: str | None = None  # another release than the host's, that it came from
+    changelog: str = ""  # where the ids were read: a .debian.tar, or the binary's changelog
 
     @property
     def fix(self):
@@ -141,6 +145,10 @@ def source_fixed_ids(source, built, version):
         return cves_since(source_changelog(tarball), built, version)
 
 
+def binary_changelog_label(binary, version):
+    return f"the changelog of {binary} {version}"
+
+
 def no_index_error(binary, release=None):
     """Why apt lists no `binary`: no indexes at all, or none of them has it (`release`: the
     Debian release the package took its source from, when it says)."""
@@ -208,18 +216,32 @@ class Interpreters:
             raise found
         return found
 
+    def _changelog(self, source, newest, binary, binary_version, tmp):
+        """(text, where it came from) of the changelog of `newest`: its .debian.tar when apt
+        lists it and the archive serves it, else the binary package's."""
+        try:
+            tarball = apt.download_source_file(source, newest, r"\.debian\.tar\.", tmp)
+        except PyrpathError:  # 404, or no network to the source: the binary may still come
+            tarball = None
+        if tarball:
+            try:
+                return source_changelog(tarball), Path(tarball).name
+            except AuditError:
+                pass  # apt checked its digest, so this is unlikely; the binary's says the same
+        deb = apt.download_binary(binary, binary_version, tmp)
+        return changelog_of(deb, binary), binary_changelog_label(binary, binary_version)
+
     def fixed_ids(self, source, built, binary_version, newest, release=None):
-        """CVE ids the changelog of `binary_version` names since `built`; AuditError when it
-        cannot be read (the archive's 404 among the reasons)."""
+        """(CVE ids the changelog of `newest` names since `built`, where it was read);
+        AuditError when it cannot be read (the archive's 404 among the reasons)."""
         key = (source, built, binary_version)
         if key not in self._ids:
             binary = binary_package(source)
             try:
                 with tempfile.TemporaryDirectory(prefix="dh-pyrpath-audit-") as tmp, \
                         self._apt(release):
-                    deb = apt.download_binary(binary, binary_version, tmp)
-                    text = changelog_of(deb, binary)
-                self._ids[key] = cves_since(text, built, newest)
+                    text, where = self._changelog(source, newest, binary, binary_version, tmp)
+                self._ids[key] = (cves_since(text, built, newest), where)
             except AuditError as exc:
                 self._ids[key] = AuditError(f"{binary} {binary_version}'s changelog: {exc}")
             except apt.NotServed as exc:
@@ -242,8 +264,8 @@ class Interpreters:
         binary = binary_package(source)
         other = self._other(release)
         try:
-            ids = self.fixed_ids(source, built, binary_version, newest, release)
+            ids, where = self.fixed_ids(source, built, binary_version, newest, release)
         except AuditError as exc:
             return Newer(source, built, newest, index, binary, None, other), str(exc)
-        return Newer(source, built, newest, index, binary, ids, other), None
+        return Newer(source, built, newest, index, binary, ids, other, where), None
 

@@ -19,6 +19,8 @@ class Finding:
     newest: str | None = None   # interpreter: the newest revision apt lists
     source: str = ""            # interpreter: the index that said so; dependency: the records
     advisories: tuple = ()      # dependency: ({"id", "aliases", "fixed", "sources"}, ...)
+    changelog: str = ""         # interpreter: where the ids were read (a .debian.tar, the
+                                # binary package's changelog)
 
     @property
     def stale(self):
@@ -89,8 +91,8 @@ def _table(rows):
 
 def _source_line(finding):
     if finding.kind == "interpreter":
-        ids = (f"CVE ids from the changelog of {finding.name}-minimal {finding.newest}"
-               if finding.ids is not None else "its changelog not read")
+        where = finding.changelog or f"the changelog of {finding.name}-minimal {finding.newest}"
+        ids = f"CVE ids from {where}" if finding.ids is not None else "its changelog not read"
         return (f"{finding.name} {finding.newest}: newest in apt's binary index "
                 f"{finding.source}; {ids}")
     return None
@@ -136,7 +138,8 @@ def _finding_json(finding):
     data = {"kind": finding.kind, "name": finding.name, "installed": finding.installed,
             "ids": list(finding.ids) if finding.ids is not None else None, "fix": finding.fix}
     if finding.kind == "interpreter":
-        data.update(newest=finding.newest, index=finding.source)
+        data.update(newest=finding.newest, index=finding.source,
+                    changelog=finding.changelog or None)
     else:
         data["advisories"] = [dict(a) for a in finding.advisories]
     return data
@@ -166,8 +169,9 @@ def to_json(report):
     }, indent=1, sort_keys=True) + "\n"
 
 
-def show(report, as_json, out, err):
-    """Skips, notes and problems on `err`, one line each; the table or the JSON on `out`."""
+def show(report, as_json, out, err, prog="dh_pyrpath"):
+    """Skips, notes and problems on `err`, one line each, after the command's name `prog`;
+    the table or the JSON on `out`."""
     for line in message_lines(report):
-        print(f"dh_pyrpath: {line}", file=err)
+        print(f"{prog}: {line}", file=err)
     out.write(to_json(report) if as_json else render_table(report))

@@ -1,9 +1,10 @@
 """What apt says about CPython's Debian sources: the deb-src index targets, the revisions and
 files `apt-cache showsrc` lists, whether the archive serves them, and downloading them with
 `apt-get source` (apt checks every file against its signed index). Also what the binary
-indexes list (`apt-cache madison`) and downloading one binary package with `apt-get download`:
-the audit reads a newer revision's changelog from python3.X-minimal, which servers without
-deb-src entries can fetch.
+indexes list (`apt-cache madison`) and downloading one binary package with `apt-get download`,
+or one source's .debian.tar: the audit reads a newer revision's changelog from its .debian.tar
+when apt knows the source and the archive serves it, else from python3.X-minimal, which
+servers without deb-src entries can fetch.
 
 The revision a host resolves is a security matter, so this module also looks at the host's apt
 state: do its deb-src entries include its release's security archive, are the installed

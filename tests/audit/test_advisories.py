@@ -1,10 +1,13 @@
 """OSV records and the package index's JSON API: which installed versions an advisory
 affects, the lowest release that fixes it, and one clear error for each bad record."""
 import json
+import os
 import subprocess
+import tempfile
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from packaging.version import Version
@@ -129,6 +132,53 @@ def test_bad_sources_are_named(tmp_path):
     (unreadable / "x.json").symlink_to(tmp_path / "nowhere.json")
     with pytest.raises(AuditError, match=r"x.json: cannot read it"):
         load_osv([unreadable])
+
+
+def test_an_unreadable_file_names_the_fix():
+    """A record file its reader may not open (mode 000, read as nobody: root reads anything)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to read as another user")
+    with tempfile.TemporaryDirectory(prefix="dh-pyrpath-osv-") as tmp:
+        os.chmod(tmp, 0o755)
+        record = Path(tmp) / "GHSA-h5c8-rqwp-cp95.json"
+        record.write_bytes(JINJA.read_bytes())
+        record.chmod(0)
+        script = ("import sys\nfrom dh_pyrpath.audit.advisories import load_osv\n"
+                  "from dh_pyrpath.errors import AuditError\n"
+                  "for source in sys.argv[1:]:\n    try:\n        load_osv([source])\n"
+                  "    except AuditError as exc:\n        print(exc)\n")
+        proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               "/usr/bin/python3", "-c", script, str(record), tmp],
+                              text=True, capture_output=True, cwd="/",
+                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+    assert proc.stdout.splitlines() == [
+        f"{record}: cannot read it (Permission denied): fix its permissions or give another "
+        "file",
+        f"{record}: cannot read it (Permission denied): fix its permissions or remove it"], (
+        proc.stderr)
+
+
+def test_a_damaged_zip_is_one_error_and_nothing_half_read(tmp_path):
+    archive = tmp_path / "osv.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(JINJA, "PyPI/GHSA-h5c8-rqwp-cp95.json")
+    data = bytearray(archive.read_bytes())
+    start = data.index(b"PyPI/GHSA") + len("PyPI/GHSA-h5c8-rqwp-cp95.json")
+    for n in range(start + 10, start + 60):  # inside the compressed member: its CRC fails
+        data[n] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    with pytest.raises(AuditError) as err:
+        load_osv([archive])
+    text = str(err.value)
+    assert text.startswith(f"{archive}: a damaged zip file (") and "\n" not in text
+    assert text.endswith("): download it again")
+
+
+def test_a_directory_named_like_a_record_is_searched_not_read(tmp_path):
+    (tmp_path / "PyPI.json").mkdir()
+    (tmp_path / "PyPI.json" / "GHSA-h5c8-rqwp-cp95.json").write_bytes(JINJA.read_bytes())
+    index = load_osv([tmp_path])
+    assert index.files == 1 and index.matching("jinja2", "3.1.2")
 
 
 def test_json_api_base_follows_the_configured_index():

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from debian.debian_support import Version
 
+import chroots
 from conftest import (HOST_CODENAME, HOST_PYTHON, REPO, SYSTEM_PATH, apt, build_deb,
-                      copy_source, run)
+                      copy_source, run, tool_debs)
 from test_audit_inputs import make_deb
 
 pytestmark = pytest.mark.e2e
@@ -183,7 +184,9 @@ def test_no_apt_indexes_is_one_line_and_exit_2(demo, tmp_path):
     env = _apt_config(tmp_path, host_sources)
     for part in parts:  # the host's sources, none of their lists downloaded
         (tmp_path / "sources.list.d" / part.name).write_bytes(part.read_bytes())
+    before = sorted(tmp_path.rglob("*"))
     code, out, err = audit("--no-pypi", "--osv", OSV, deb, env=env)
+    assert sorted(tmp_path.rglob("*")) == before  # no lists fetched: the audit changes nothing
     assert code == 2, out + err
     errors = [line for line in err.splitlines() if line.startswith("dh_pyrpath: error: ")]
     assert errors == [f"dh_pyrpath: error: apt has no package indexes (its lists are empty), "
@@ -223,6 +226,61 @@ def test_a_listed_revision_the_archive_answers_404_for(demo, expected, tmp_path)
     assert "404" in errors[0] and f"the CVE ids fixed since {built} are unknown" in errors[0]
     # the row still says the interpreter is behind, with the ids unknown
     assert f"{HOST_PYTHON} {built} < {listed}" in out and "its changelog was not read" in out
+
+
+# What a server must not get for the audit: a compiler, make, the -dev packages a CPython
+# build needs (their names end in -dev), pip.
+BUILD_TOOLS = ("build-essential", "gcc", "cpp", "make", "dpkg-dev", "python3-pip", "debhelper")
+
+
+def test_a_server_audits_with_dh_pyrpath_audit_alone(demo, expected, tool_installed, tmp_path):
+    """A clean minbase chroot of the host's release gets the dh-pyrpath-audit .deb (apt
+    resolves its Depends from the archive) and the service package, nothing else; the
+    installed command audits the installed service against the chroot's own apt indexes
+    (no deb-src entries there: the binary changelog route) and the OSV records."""
+    deb, _ = demo
+    built, newest = expected
+    _, audit_deb = tool_debs(tool_installed)
+    with chroots.fresh(chroots.MINBASE, tmp_path) as box:
+        box.install_debs(audit_deb)
+        box.install_debs(deb)
+        packages = set(box.run("dpkg-query", "-W", "-f", "${Package}\\n").stdout.split())
+        assert {"dh-pyrpath-audit", "audit-demo"} <= packages
+        assert "dh-pyrpath" not in packages
+        heavy = sorted(p for p in packages if p in BUILD_TOOLS or p.endswith("-dev"))
+        assert not heavy, f"the audit pulled in build tools: {heavy}"
+        box.copy_in(*sorted(OSV.glob("*.json")), dest="/srv/osv")
+        before = box.snapshot()
+        proc = box.run("dh-pyrpath-audit", "--installed", "--osv", "/srv/osv", check=False,
+                       merge=False)
+        assert box.snapshot() == before  # nothing changed (apt's and root's caches aside)
+        # the installed package's SBOM removed by hand: its own line, exit 2
+        sbom = "/opt/audit-demo/share/dh-pyrpath/sbom.cdx.json"
+        box.run("rm", sbom)
+        gone = box.run("dh-pyrpath-audit", "--installed", "--no-pypi", "--osv", "/srv/osv",
+                       check=False, merge=False)
+    assert gone.returncode == 2, gone.stdout + gone.stderr
+    assert gone.stderr.splitlines() == [
+        f"dh-pyrpath-audit: error: audit-demo: cannot read {sbom} (No such file or directory): "
+        "reinstall the package (apt install --reinstall audit-demo)"]
+    out, err = proc.stdout, proc.stderr
+    print(out + err)  # the report as a server sees it (pytest -s)
+    assert proc.returncode == 1, out + err
+    jinja = _row(out, "jinja2 3.1.2")
+    assert jinja.startswith("audit-demo") and "GHSA-h5c8-rqwp-cp95 (CVE-2024-22195)" in jinja
+    assert jinja.endswith("jinja2 >= 3.1.3")
+    # no pip on the server: the index's JSON API is not asked, and one line says so
+    assert "dh-pyrpath-audit: note: PyPI advisories not reached (no index configured, and " \
+           "pip, which knows the default one, is not installed)" in err, err
+    assert not [line for line in err.splitlines() if "error" in line], err
+    if newest:
+        interp = _row(out, f"{HOST_PYTHON} {built} < {newest}")
+        assert interp.startswith("audit-demo") and interp.endswith(
+            f"python-source = debian:{HOST_PYTHON}={newest}")
+        assert f"CVE ids from the changelog of {BINARY} {newest}" in out
+        if (HOST_CODENAME, built, newest) == ("bookworm", BOOKWORM_BUILT, BOOKWORM_NEWER):
+            assert "CVE-2026-1502" in out and "(13 CVEs)" in out
+    assert out.splitlines()[-1] == "1 package audited: 1 with something to fix"
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

@@ -99,8 +99,8 @@ def test_build_info_without_sbom_is_one_error(tmp_path):
     with pytest.raises(AuditError) as err:
         inputs.read_deb(deb)
     assert str(err.value) == (
-        f"{deb}: {PREFIX}/{inputs.BUILD_INFO} but no {PREFIX}/{inputs.SBOM}: built by a "
-        "dh-pyrpath without SBOMs; rebuild it with a current dh-pyrpath")
+        f"{deb}: {PREFIX}/{inputs.BUILD_INFO} but no {PREFIX}/{inputs.SBOM} (removed, or built "
+        "by a dh-pyrpath older than SBOMs): rebuild it with a current dh-pyrpath")
 
 
 def test_a_damaged_sbom_is_one_error(tmp_path):
@@ -139,3 +139,10 @@ def test_installed_files_is_a_dict_of_lists():
     # the host may have no such package installed: the e2e test installs one
     owned = inputs.installed_files()
     assert all(isinstance(paths, list) for paths in owned.values())
+
+
+def test_an_installed_file_removed_by_hand_names_the_reinstall(tmp_path):
+    with pytest.raises(AuditError) as err:
+        inputs._read(tmp_path / "gone.json", "svc")
+    assert str(err.value) == (f"svc: cannot read {tmp_path}/gone.json (No such file or "
+                              "directory): reinstall the package (apt install --reinstall svc)")

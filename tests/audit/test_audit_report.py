@@ -10,7 +10,8 @@ from dh_pyrpath.__main__ import main
 from dh_pyrpath.audit import check, inputs, report
 from dh_pyrpath.audit.advisories import Advisory, load_osv
 from packaging.version import Version
-from test_audit_inputs import INTERP, build_info, built_files, make_deb, sbom_document
+from test_audit_inputs import (INTERP, PREFIX, build_info, built_files, make_deb,
+                               sbom_document)
 
 OSV = REPO / "tests" / "data" / "osv"
 CVES = tuple(f"CVE-2026-{n}" for n in (1502, 3276, 6019, 8328, 9669, 15308, 15310, 15806,
@@ -183,3 +184,31 @@ def test_a_malformed_osv_file_stops_before_anything_is_read(pool, tmp_path, caps
     assert out == "" and err.splitlines() == [
         f"dh_pyrpath: error: {bad}/x.json: not an OSV record: X: 'affected' and 'aliases' "
         "must be lists: fix or remove the file"]
+
+
+def test_a_dh_pyrpath_package_whose_sbom_was_removed(pool, capsys):
+    """Its own error line (not the skip of a package dh-pyrpath did not build), exit 2, the
+    other packages still audited, the pool unchanged."""
+    stripped = make_deb(pool, "nosbom", {f"{PREFIX}/{inputs.BUILD_INFO}": build_info()})
+    before = {p: p.read_bytes() for p in pool.rglob("*") if p.is_file()}
+    assert main(["--audit", "--no-pypi", "--osv", str(OSV), str(pool)]) == 2
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith("dh_pyrpath: error: ")]
+    assert errors == [f"dh_pyrpath: error: {stripped}: {PREFIX}/{inputs.BUILD_INFO} but no "
+                      f"{PREFIX}/{inputs.SBOM} (removed, or built by a dh-pyrpath older than "
+                      "SBOMs): rebuild it with a current dh-pyrpath"]
+    assert f"dh_pyrpath: {pool}/plain_1.0_amd64.deb: not built by dh-pyrpath: skipped" in err
+    assert "jinja2 >= 3.1.3" in out and out.splitlines()[-1].endswith(
+        "1 could not be audited (exit 2)")
+    assert {p: p.read_bytes() for p in pool.rglob("*") if p.is_file()} == before
+
+
+def test_an_unreadable_osv_file_stops_before_anything_is_read(pool, tmp_path, capsys):
+    records = tmp_path / "osv"
+    records.mkdir()
+    (records / "GHSA-x.json").symlink_to(tmp_path / "gone.json")
+    assert main(["--audit", "--no-pypi", "--osv", str(records), str(pool)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == [
+        f"dh_pyrpath: error: {records}/GHSA-x.json: cannot read it (No such file or "
+        "directory): fix its permissions or remove it"]

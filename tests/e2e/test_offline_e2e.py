@@ -24,7 +24,7 @@ import tarfile
 import pytest
 
 import chroots
-from conftest import REPO, TEST_STATE, copy_source, dh_pyrpath
+from conftest import REPO, TEST_STATE, copy_source, dh_pyrpath, tool_debs
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def _builder(parent, tool_deb, extra=(), deb_src=False):
         (box / "etc/apt/sources.list.d/deb-src.list").write_text(
             "".join(line.replace("deb ", "deb-src ", 1) + "\n" for line in BUILDER.sources()))
     box.update()
-    box.install_debs(tool_deb)
+    box.install_debs(*tool_debs(tool_deb))
     if extra:
         box.apt_get("install", "--no-install-recommends", *extra)
     shutil.copy("/etc/ssl/certs/ca-certificates.crt", box / CA_BUNDLE.lstrip("/"))
