@@ -2,8 +2,8 @@
 try:
     from importlib.metadata import PackageNotFoundError, version as _version
     __version__ = _version("dh-pyrpath")
-except (ImportError, PackageNotFoundError):  # running from a source checkout
-    __version__ = "0.1.0"
+except (ImportError, PackageNotFoundError):  # running from a source checkout: one version
+    from dh_pyrpath import __version__
 
 from .errors import (MakeDebError, MetadataError, MissingFieldsError, NamingError,  # noqa: E402
                      OutputError, PythonSourceError, RefreshError, RequirementsError,
