@@ -158,7 +158,7 @@ class Chroot:
         return self.root / str(path).lstrip("/")
 
     def run(self, *cmd, user=None, env=None, check=True, timeout=900, cwd="/", merge=True,
-            binds=(), network=True, hostname=None, stack_limit=None):
+            binds=(), network=True, hostname=None, stack_limit=None, user_namespace=False):
         """Run a command inside the chroot (as root, or as `user`, e.g. NOBODY).
 
         The environment is exactly PATH, LC_ALL, HOME and `env` (None values drop a key);
@@ -166,7 +166,9 @@ class Chroot:
         (host directory, directory inside) pairs mounted for this command only; network=False
         gives the command a network namespace of its own with nothing but a loopback device, as
         pbuilder's and sbuild's offline builds have. `hostname`: a UTS namespace of its own with
-        that host name; `stack_limit`: the soft stack limit (ulimit -s, KiB or "unlimited")."""
+        that host name; `stack_limit`: the soft stack limit (ulimit -s, KiB or "unlimited");
+        `user_namespace`: root inside a user namespace of its own (and an IPC namespace), as
+        sbuild's unshare backend runs builds."""
         environ = {"PATH": SYSTEM_PATH, "LC_ALL": "C.UTF-8",
                    "HOME": "/root" if user is None else "/nonexistent",
                    "DEBIAN_FRONTEND": "noninteractive"}
@@ -189,6 +191,7 @@ class Chroot:
                  'else exec chroot "$r" /usr/bin/env -C "$d" -i "$@"; fi')
         argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
                 *([] if network else ["--net"]), *(["--uts"] if hostname else []),
+                *(["--user", "--map-root-user", "--ipc"] if user_namespace else []),
                 "/bin/sh", "-c", inner, "sh", self.root, self.apt_archives, user or "", cwd,
                 *environ, *[str(c) for c in cmd]]
         return _run(argv, check=check, timeout=timeout, env=_env(), merge=merge)

@@ -114,11 +114,13 @@ class Pip:
         """What reached pip, for build-info.json: the settings (no host paths), sorted. Not
         where the files came from (vendored, the cache, the index): the same pins give the same
         files, hash-checked, so a vendored offline build and an online one are the same bytes;
-        the log says which it was."""
+        the log says which it was. The ca-bundle setting as given: unset, pip takes the
+        system's store where the machine has one, and a build chroot without one would record
+        another package (measured: the host against a minbase chroot, build-info.json alone)."""
         s = self.settings
         return {"pip": self.version, "config_files": "none (PIP_CONFIG_FILE=os.devnull)",
                 "inherited_pip_variables": "none", "user_site": False,
-                "ca_bundle": ca_bundle(s), "no_index": bool(s.no_index),
+                "ca_bundle": s.ca_bundle, "no_index": bool(s.no_index),
                 "index_url": redact(s.index_url) if s.index_url else None,
                 "extra_index_urls": [redact(u) for u in s.extra_index_urls],
                 "find_links": [redact(u) for u in s.find_links]}

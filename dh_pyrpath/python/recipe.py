@@ -19,7 +19,7 @@ from . import training
 # patched over it in compiled-in C strings, padded with NULs.
 PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 14
+RECIPE_VERSION = 15
 
 # The cache key names what can change the bytes of the trimmed interpreter, and nothing else, so
 # that a host with more -dev packages installed and a clean chroot share entries.

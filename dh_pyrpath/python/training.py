@@ -3,9 +3,10 @@
 
 The training is made reproducible, since the profile decides the optimised bytes: one thread,
 PYTHONHASHSEED=0, an empty environment, every signal at its default, ASLR off, an 8 MiB stack
-limit, the loader's cache unread, a fixed host name, kernel and process ids, sorted directory
-listings, and no SQLite queries (its seed is random). What is left is the build directory's
-file system (docs/how-it-works.md).
+limit, the loader's cache and OpenSSL's configuration unread, nothing stat'ed outside the build
+directory, its files owned by uid and gid 0 (a user namespace, where one can be made), a fixed
+host name, kernel and process ids, sorted directory listings, and no SQLite queries (its seed is
+random). What is left is the build directory's file system (docs/how-it-works.md).
 """
 import re
 import resource
@@ -25,16 +26,27 @@ CPYTHON_PGO_TASK = ("-m", "test", "--pgo", "--timeout=1200")
 TRAINING_STACK = 8 * 1024 * 1024
 
 
-def training_environment(epoch, pycache, multiarch):
-    """The training's whole environment: nothing of the caller's.
+def training_environment(epoch, pycache, multiarch, platlib):
+    """The training's whole environment: nothing of the caller's, and no file of the machine's
+    that the machine decides.
 
     LD_LIBRARY_PATH names the directories every library the interpreter and its extensions
     load is in, so the dynamic loader never maps /etc/ld.so.cache: its size is the machine's
     (every installed library has a line) and the gap it leaves moves the mappings made after
     it, object addresses among them (measured: a 5 KB larger cache changed 15 profile files).
+    OPENSSL_CONF=/dev/null: libcrypto (hashlib) otherwise parses the machine's openssl.cnf, 12 KB
+    where the openssl package is installed and absent in a minimal chroot, and its allocations
+    move the heap (measured, host against chroot: 4 of 9 differing profile files).
+    PYTHONPLATLIBDIR (`platlib`, a path inside the build directory that does not exist): in a
+    build directory sys.path names the configured prefix's lib/python3XY.zip (the placeholder
+    under /opt), and the zip importer stats its way up to the first directory that exists, the
+    machine's /opt; its times became int objects, cached ones where a chroot's image left the
+    nanoseconds at 0 (measured: the other 5 files). An absolute platlibdir moves that entry,
+    and that walk, into the build directory.
     """
     return {"PATH": host.SYSTEM_PATH, "LC_ALL": "C", "LANG": "C", "TZ": "UTC", "HOME": "/nonexistent",
             "PYTHONHASHSEED": "0", "PYTHONPYCACHEPREFIX": str(pycache),
+            "PYTHONPLATLIBDIR": str(platlib), "OPENSSL_CONF": "/dev/null",
             "LD_LIBRARY_PATH": f"/usr/lib/{multiarch}:/lib/{multiarch}",
             "SOURCE_DATE_EPOCH": epoch}
 
@@ -49,7 +61,7 @@ def configured_multiarch(srcdir):
     return found.group(1)
 
 
-def training_command(python, args, aslr_off=True, stack_fixed=True):
+def training_command(python, args, aslr_off=True, stack_fixed=True, own_users=True):
     """The training run's command line: the process state it starts in is fixed too.
 
     Every signal's handler is reset to the default: a signal ignored by whatever started the
@@ -61,8 +73,13 @@ def training_command(python, args, aslr_off=True, stack_fixed=True):
     method cache) and thus the counts. The stack's soft limit is fixed because the kernel
     places every mapping below a gap of its size, or bottom-up when it is unlimited (measured:
     `ulimit -s unlimited` changed 17 profile files); the helper fixes the rest it can see.
+    own_users: a user namespace where the build user is root, so the build directory's files
+    are owned by uid and gid 0 for every build user: every import stats them, and an id below
+    257 is a cached int where a larger one is a new object (measured: the same tree owned by
+    uid 1000 changed 6 profile files; in the namespace, none).
     """
     return ["env", "--default-signal",
+            *(["unshare", "--user", "--map-root-user"] if own_users else []),
             *(["prlimit", f"--stack={TRAINING_STACK}:"] if stack_fixed else []),
             *(["setarch", "-R"] if aslr_off else []), python, *args]
 
@@ -104,12 +121,17 @@ def train(srcdir, version, profile, epoch, log):
     if not stack_fixed:
         log.warn(f"the stack's hard limit is below {TRAINING_STACK} bytes: the PGO profile, and "
                  "with it the interpreter's bytes, may differ from another build's")
-    env = training_environment(epoch, pycache, configured_multiarch(srcdir))
+    own_users = user_namespace_works()
+    if not own_users:
+        log.warn("unshare --user cannot make a user namespace here: the PGO profile, and with "
+                 "it the interpreter's bytes, may differ from a build by another user id")
+    env = training_environment(epoch, pycache, configured_multiarch(srcdir),
+                               srcdir / "pyrpath-pgo-platlib")
     if profile == "optimize":
         env = {**env, "PYTHONHASHSEED": "random"}
     for args in runs:
         try:
-            log.run(training_command(python, args, aslr_off, stack_fixed),
+            log.run(training_command(python, args, aslr_off, stack_fixed, own_users),
                     "the PGO training run",
                     cwd=srcdir, env=env,
                     fix="the instrumented interpreter failed its training; see the log")
@@ -130,5 +152,16 @@ def _aslr_switch_works():
     try:
         return subprocess.run(["setarch", "-R", "true"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env={"PATH": host.SYSTEM_PATH}).returncode == 0
+    except OSError:
+        return False
+
+
+def user_namespace_works():
+    """Whether this process may make a user namespace (not in a container whose seccomp
+    filter forbids it, nor where the kernel turns unprivileged ones off)."""
+    try:
+        return subprocess.run(["unshare", "--user", "--map-root-user", "true"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={"PATH": host.SYSTEM_PATH}).returncode == 0
     except OSError:
         return False

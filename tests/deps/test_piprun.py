@@ -69,6 +69,24 @@ def test_describe_records_what_reached_pip(tmp_path):
     assert "PIP_INDEX_URL" not in vendored.env and vendored.describe() == info
 
 
+def test_describe_records_the_ca_bundle_setting_not_the_machines(tmp_path):
+    """Unset, the ca-bundle pip uses is the machine's (its system store, or pip's own where
+    there is none): build-info.json records the setting, the same on both."""
+    (tmp_path / "pip-22.3.1.dist-info").mkdir()
+    system = tmp_path / "system.pem"
+    system.write_text("")
+
+    class Log:
+        path = None
+    unset = Settings(package="p")
+    assert piprun.ca_bundle(unset, system=str(system)) == str(system)
+    pip = piprun.Pip("/x/python3", tmp_path, unset, None, tmp_path, Log())
+    assert pip.describe()["ca_bundle"] is None
+    given = Settings(package="p", ca_bundle=str(system))
+    assert piprun.Pip("/x/python3", tmp_path, given, None, tmp_path,
+                      Log()).describe()["ca_bundle"] == str(system)
+
+
 # What pip 22.3 printed in these cases (trimmed), and what each must be called.
 TLS = """WARNING: Retrying (Retry(total=1, connect=None, read=None, redirect=None, status=None)) \
 after connection broken by 'SSLError(SSLCertVerificationError(1, '[SSL: \

@@ -2,9 +2,12 @@
 fixed, locked build directory, and the process state and host the PGO training sees."""
 import importlib.util
 import logging
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -158,8 +161,13 @@ def test_training_never_reads_the_loaders_cache(tmp_path):
     machine's; the control shows the cache is searched otherwise."""
     multiarch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], text=True,
                                stdout=subprocess.PIPE, check=True).stdout.strip()
-    env = training.training_environment("1700000000", tmp_path / "pycache", multiarch)
+    env = training.training_environment("1700000000", tmp_path / "pycache", multiarch,
+                                        tmp_path / "platlib")
     code = ["-c", "import ssl, sqlite3, zlib"]
+
+    # an installed interpreter looks for its stdlib under platlibdir (a build directory's
+    # does not): Debian's python3 runs here without it
+    del env["PYTHONPLATLIBDIR"]
 
     def loader_log(env):
         return subprocess.run(["/usr/bin/python3", *code], env={**env, "LD_DEBUG": "libs"},
@@ -168,6 +176,89 @@ def test_training_never_reads_the_loaders_cache(tmp_path):
     log = loader_log(env)
     assert "libssl.so" in log and "libsqlite3.so" in log
     assert "search cache=" not in log
+
+
+SHOW_IDS = "import os; st = os.stat('/proc/self'); print(os.getuid(), st.st_uid, st.st_gid)"
+
+
+def _as_nobody():
+    # a build user whose ids are not cached ints (nobody: 65534), when the tests run as root
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+
+
+def _nobody_may_unshare():
+    return subprocess.run(["unshare", "--user", "--map-root-user", "true"], preexec_fn=_as_nobody,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+@pytest.mark.skipif(not _nobody_may_unshare(),
+                    reason="this host gives unprivileged users no user namespace")
+def test_training_sees_the_build_users_files_owned_by_root():
+    """Every import stats the build directory's files: the training sees them owned by uid and
+    gid 0 whoever builds, since ids below 257 are cached ints and others new objects (measured:
+    a tree owned by uid 1000 changed 6 profile files). /proc/self stands for a file the build
+    user owns; the control shows the user's own ids otherwise."""
+    def run(cmd):
+        return subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True,
+                              preexec_fn=_as_nobody).stdout.split()
+    outside = run([sys.executable, "-c", SHOW_IDS])
+    assert outside[0] != "0" and outside[1:] == [outside[0], str(os.getgid() if os.geteuid()
+                                                                  else 65534)]
+    cmd = training.training_command(sys.executable, ["-c", SHOW_IDS],
+                                    training._aslr_switch_works())
+    assert run(cmd) == ["0", "0", "0"]
+
+
+SHOW_PATH = "import hashlib, json, sys; print(sys.path[1])"
+
+
+def _build_directory_of(tree):
+    """A CPython build directory made of Debian's python3 (a copy of the executable, the
+    stdlib and its extensions linked where a build has them): how the training's interpreter
+    finds its paths."""
+    vpath = sysconfig.get_config_var("VPATH") or "."
+    objdir = (tree / "obj") if vpath == ".." else tree
+    (objdir / "build").mkdir(parents=True)
+    shutil.copy(os.path.realpath(sys.executable), objdir / "python")
+    (tree / "Lib").symlink_to(sysconfig.get_paths()["stdlib"])
+    (objdir / "build" / "lib").symlink_to(sysconfig.get_config_var("DESTSHARED"))
+    (objdir / "pybuilddir.txt").write_text("build/lib")
+    return objdir
+
+
+@pytest.mark.skipif(shutil.which("strace") is None,
+                    reason="strace is not installed (tests/run installs it)")
+def test_training_environment_keeps_the_machines_files_out(tmp_path):
+    """In the training's environment, hashlib's libcrypto reads no openssl.cnf (the machine's,
+    12 KB, or none in a minimal chroot), and the zip entry of a build directory's sys.path,
+    which the zip importer stats its way up from to the first directory that exists (the
+    machine's /opt for the placeholder prefix), lies inside the build directory. The control,
+    in the caller's environment: the entry is the prefix's, and openssl.cnf is read where the
+    machine has one."""
+    multiarch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], text=True,
+                               stdout=subprocess.PIPE, check=True).stdout.strip()
+    objdir = _build_directory_of(tmp_path / "build")
+    platlib = objdir / "pyrpath-pgo-platlib"
+    env = training.training_environment("1700000000", tmp_path / "pycache", multiarch, platlib)
+    zip_name = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+
+    def trace(env):
+        log = tmp_path / "trace"
+        out = subprocess.run(["strace", "-f", "-qq", "-e", "trace=open,openat,stat,lstat,"
+                              "newfstatat,statx", "-o", log, objdir / "python", "-s", "-S", "-c",
+                              SHOW_PATH], env=env, stdout=subprocess.PIPE, text=True, check=True)
+        return out.stdout.strip(), log.read_text()
+    zip_entry, calls = trace({"PATH": host.SYSTEM_PATH})
+    assert zip_entry == f"{sys.base_prefix}/{sys.platlibdir}/{zip_name}"
+    if os.path.exists("/usr/lib/ssl/openssl.cnf"):
+        assert "openssl.cnf" in calls
+    zip_entry, calls = trace(env)
+    assert zip_entry == f"{platlib}/{zip_name}"
+    assert f'"{objdir}"' in calls  # where the walk up from it ends
+    assert "openssl.cnf" not in calls
 
 
 def test_configured_multiarch_is_read_from_the_makefile(tmp_path):
