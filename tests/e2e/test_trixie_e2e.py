@@ -28,13 +28,15 @@ def tool_relations():
     tarball so that each run only builds and installs the tool itself."""
     with open(REPO / "debian" / "control", encoding="utf-8") as fh:
         paras = list(Deb822.iter_paragraphs(fh, use_apt_pkg=False))
+    ours = {para["Package"] for para in paras[1:]}  # built here, not in the archive
     names = set()
-    for field, para in (("Build-Depends", paras[0]), ("Depends", paras[1])):
+    fields = [("Build-Depends", paras[0])] + [("Depends", para) for para in paras[1:]]
+    for field, para in fields:
         for relation in para.get(field, "").split(","):
             name = relation.split("|")[0].split("(")[0].split("[")[0].strip()
             if name and not name.startswith("${") and not name.startswith("debhelper-compat"):
                 names.add(name)
-    return tuple(sorted(names | {"debhelper", "devscripts", "equivs", "ca-certificates"}))
+    return tuple(sorted((names - ours) | {"debhelper", "devscripts", "equivs", "ca-certificates"}))
 
 
 TRIXIE = chroots.Recipe("build", suite=SUITE, include=tool_relations())
