@@ -13,6 +13,7 @@ is shared by the users of that group: what one publishes, the others use and may
 """
 import fcntl
 import os
+import shutil
 import tempfile
 import time
 from contextlib import contextmanager
@@ -107,6 +108,13 @@ class Cache:
         """The cached file `name` with this sha256 (checked now), else the remote's (verified),
         or None. A local one the remote lacks is offered to it."""
         path = self.source_path(name, sha256)
+        if path.is_symlink():
+            # what an older dh-pyrpath stored from a file: mirror (see add_source_file): its
+            # target may be gone or unreadable to this user, so it counts as missing
+            try:
+                path.unlink()
+            except OSError:
+                return None
         if path.is_file() and sha256_file(path) == sha256:
             self._offer_blob(path, sha256, f"source {name}", log)
             return path
@@ -115,6 +123,13 @@ class Cache:
     def add_source_file(self, tmp, name, sha256, log=None):
         """Publish a verified file (moved from `tmp`) as a source; return its cached path."""
         final = self.source_path(name, sha256)
+        if os.path.islink(tmp):
+            # apt's file: method links to the mirror instead of copying: keep the bytes, not a
+            # link to a directory that may go away (and that other users may not read)
+            copy = Path(f"{tmp}.copy")
+            shutil.copyfile(tmp, copy)
+            os.unlink(tmp)
+            tmp = copy
         with self.lock(f"source-{sha256}"):
             self.publish(tmp, final)
         self._offer_blob(final, sha256, f"source {name}", log)

@@ -19,7 +19,9 @@ def contents(cache, describe=lambda found: {entry: entry.name for entry in found
         rows.append(("interpreter", name, tree_size(entry), last_used(entry)))
     for kind, pattern in (("source", "sources/*"), ("wheel", "wheels/*.whl")):
         for path in sorted(cache.root.glob(pattern)):
-            if path.is_file():
+            # not a link an older version stored (cache.add_source_file): it may point at what
+            # this user cannot read
+            if not path.is_symlink() and path.is_file():
                 rows.append((kind, path.name, path.stat().st_size, path.stat().st_mtime))
     for kind, sub in (("pip cache", "pip"), ("bytecode", "bytecode"), ("temporary", "tmp")):
         if cache.path(sub).exists():
@@ -40,7 +42,8 @@ def prune(cache, max_age_days, now=None):
     removed = []
 
     def remove(kind, path, name=None):
-        size = tree_size(path) if path.is_dir() else path.stat().st_size
+        size = (path.lstat().st_size if path.is_symlink()
+                else tree_size(path) if path.is_dir() else path.stat().st_size)
         try:
             if path.is_dir() and not path.is_symlink():
                 remove_tree(path)
@@ -59,7 +62,9 @@ def prune(cache, max_age_days, now=None):
                 remove("interpreter", entry)
     for kind, pattern in (("source", "sources/*"), ("wheel", "wheels/*.whl")):
         for path in sorted(cache.root.glob(pattern)):
-            if path.is_file() and (max_age_days == 0 or path.stat().st_mtime <= cutoff):
+            if path.is_symlink():  # what an older version stored from a file: mirror
+                remove(kind, path)
+            elif path.is_file() and (max_age_days == 0 or path.stat().st_mtime <= cutoff):
                 if remove(kind, path):
                     path.with_name(path.name + SUM).unlink(missing_ok=True)
     # Compiled modules (thousands of small files) age from when they were stored, and are

@@ -1,4 +1,5 @@
 """The shared cache: location, manifests that catch damage, locking, atomic publish."""
+import hashlib
 import multiprocessing
 import os
 import time
@@ -7,6 +8,7 @@ from dh_pyrpath.store import cache as cachelib
 from dh_pyrpath.store import entries
 from dh_pyrpath.store import files as storefiles
 from dh_pyrpath.store import location
+from dh_pyrpath.store import maintenance
 from dh_pyrpath.store import sharing
 
 
@@ -157,3 +159,28 @@ def test_open_cache_on_a_shared_directory(tmp_path):
     assert set(modes.values()) == {0o2770}  # group rwx and setgid; others as the umask said
     root.chmod(0o755)
     assert not sharing.is_shared(root) and not cachelib.Cache(root).shared
+
+
+def test_a_source_apt_linked_is_stored_as_bytes_and_old_links_count_as_missing(tmp_path):
+    """apt's file: method links the downloaded file to the mirror: the cache keeps the bytes
+    (a link could point at a directory that goes away, or that another user cannot read), and
+    a link an older version stored is no cached source, and --cache-info and --cache-prune
+    pass over it."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "x.tar.gz").write_bytes(b"source bytes")
+    sha = hashlib.sha256(b"source bytes").hexdigest()
+    cache = cachelib.Cache(tmp_path / "cache")
+    tmp = cache.tempdir("dl") / "x.tar.gz"
+    os.symlink(mirror / "x.tar.gz", tmp)
+    stored = cache.add_source_file(tmp, "x.tar.gz", sha)
+    assert not stored.is_symlink() and stored.read_bytes() == b"source bytes"
+    assert cache.source_file("x.tar.gz", sha) == stored
+
+    old = cache.source_path("y.tar.gz", "0" * 64)
+    os.symlink(tmp_path / "gone" / "y.tar.gz", old)  # dangling, as after a test's mirror went
+    assert [r[1] for r in maintenance.contents(cache) if r[0] == "source"] == [stored.name]
+    assert cache.source_file("y.tar.gz", "0" * 64) is None and not os.path.lexists(old)
+    os.symlink(tmp_path / "gone" / "y.tar.gz", old)
+    removed = maintenance.prune(cache, 30)
+    assert [r[1] for r in removed] == [old.name] and stored.exists()
