@@ -23,9 +23,10 @@ def contents(cache, describe=lambda found: {entry: entry.name for entry in found
             # this user cannot read
             if not path.is_symlink() and path.is_file():
                 rows.append((kind, path.name, path.stat().st_size, path.stat().st_mtime))
-    for kind, sub in (("pip cache", "pip"), ("bytecode", "bytecode"), ("temporary", "tmp")):
-        if cache.path(sub).exists():
-            rows.append((kind, sub + "/", tree_size(cache.path(sub)), None))
+    for kind, where in (("pip cache", cache.path("pip")), ("bytecode", cache.bytecode_dir()),
+                        ("temporary", cache.path("tmp"))):
+        if where.exists():
+            rows.append((kind, where.name + "/", tree_size(where), None))
     return rows
 
 
@@ -33,8 +34,8 @@ def prune(cache, max_age_days, now=None):
     """Remove what was not used for max_age_days (0: everything not in use right now).
 
     Interpreter entries in use (locked) are skipped; wheels, sources and compiled modules
-    age from when they were stored. In a shared cache, what another user owns and this one may not
-    remove is skipped (root's prune removes everything). Returns [(kind, name, bytes)]
+    age from when they were stored. In a shared cache, what another user owns and this one may
+    not remove is skipped (root's prune removes everything). Returns [(kind, name, bytes)]
     removed.
     """
     now = time.time() if now is None else now
@@ -69,7 +70,7 @@ def prune(cache, max_age_days, now=None):
                     path.with_name(path.name + SUM).unlink(missing_ok=True)
     # Compiled modules (thousands of small files) age from when they were stored, and are
     # reported as one row: a build that needs one again compiles it again.
-    stale = [path for path in sorted(cache.path("bytecode").glob("*/*"))
+    stale = [path for path in sorted(cache.bytecode_dir().glob("*/*"))
              if path.is_file() and (max_age_days == 0 or path.stat().st_mtime <= cutoff)]
     if stale:
         size, count = 0, 0
