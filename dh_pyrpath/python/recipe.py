@@ -19,7 +19,7 @@ from . import training
 # patched over it in compiled-in C strings, padded with NULs.
 PLACEHOLDER = "/opt/dh-pyrpath-placeholder-prefix" + "_" * 94
 # Bump when the build or trim steps change what an entry contains.
-RECIPE_VERSION = 15
+RECIPE_VERSION = 16
 
 # The cache key names what can change the bytes of the trimmed interpreter, and nothing else, so
 # that a host with more -dev packages installed and a clean chroot share entries.
@@ -137,6 +137,7 @@ def recipe(source, facts, flags, keep, profile_name, tools, strip=True):
             "python": facts["version"], "configure": configure,
             "profile": profile_name,
             "training": (sha256_file(training.TRAINING) + f":{training.TRAINING_ROUNDS}"
+                         + ":" + sha256_file(training.IDS_LIBRARY)
                          if profile_name == "pgo" else None),
             "flags": flags, "keep": sorted(keep), "toolchain": tools,
             "placeholder": PLACEHOLDER, "strip": strip, "builtin": list(BUILTIN_MODULES)}

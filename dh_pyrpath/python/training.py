@@ -4,9 +4,10 @@
 The training is made reproducible, since the profile decides the optimised bytes: one thread,
 PYTHONHASHSEED=0, an empty environment, every signal at its default, ASLR off, an 8 MiB stack
 limit, the loader's cache and OpenSSL's configuration unread, nothing stat'ed outside the build
-directory, its files owned by uid and gid 0 (a user namespace, where one can be made), a fixed
-host name, kernel and process ids, sorted directory listings, and no SQLite queries (its seed is
-random). What is left is the build directory's file system (docs/how-it-works.md).
+directory, the process and its files owned by uid and gid 0 (a preloaded library, for every
+build user, in a chroot too), a fixed host name, kernel and process ids, sorted directory
+listings, and no SQLite queries (its seed is random). What is left is the build directory's file
+system (docs/how-it-works.md).
 """
 import re
 import resource
@@ -19,6 +20,8 @@ from ..errors import PyrpathError
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
 TRAINING = HELPERS / "pgo_training.py"
+# Preloaded into the training: the ids it sees are 0 (helpers/training_ids.c says why)
+IDS_LIBRARY = HELPERS / "training_ids.c"
 TRAINING_ROUNDS = "40"
 # --optimize's second part: CPython's own PGO task (its Makefile's PROFILE_TASK)
 CPYTHON_PGO_TASK = ("-m", "test", "--pgo", "--timeout=1200")
@@ -26,7 +29,7 @@ CPYTHON_PGO_TASK = ("-m", "test", "--pgo", "--timeout=1200")
 TRAINING_STACK = 8 * 1024 * 1024
 
 
-def training_environment(epoch, pycache, multiarch, platlib):
+def training_environment(epoch, pycache, multiarch, platlib, preload=None):
     """The training's whole environment: nothing of the caller's, and no file of the machine's
     that the machine decides.
 
@@ -43,12 +46,35 @@ def training_environment(epoch, pycache, multiarch, platlib):
     machine's /opt; its times became int objects, cached ones where a chroot's image left the
     nanoseconds at 0 (measured: the other 5 files). An absolute platlibdir moves that entry,
     and that walk, into the build directory.
+    LD_PRELOAD (`preload`): build_ids_library's library, a path inside the build directory.
     """
-    return {"PATH": host.SYSTEM_PATH, "LC_ALL": "C", "LANG": "C", "TZ": "UTC", "HOME": "/nonexistent",
+    env = {"PATH": host.SYSTEM_PATH, "LC_ALL": "C", "LANG": "C", "TZ": "UTC", "HOME": "/nonexistent",
             "PYTHONHASHSEED": "0", "PYTHONPYCACHEPREFIX": str(pycache),
             "PYTHONPLATLIBDIR": str(platlib), "OPENSSL_CONF": "/dev/null",
             "LD_LIBRARY_PATH": f"/usr/lib/{multiarch}:/lib/{multiarch}",
             "SOURCE_DATE_EPOCH": epoch}
+    if preload:
+        env["LD_PRELOAD"] = str(preload)
+    return env
+
+
+def build_ids_library(srcdir, log):
+    """Compile helpers/training_ids.c into the build directory with the build's compiler: the
+    library the training preloads so that it sees uid and gid 0 as its own and every file's.
+
+    Compiled there under a name relative to it (no path of this installation in the object),
+    without dpkg-buildflags: only the compiler, which the key names, decides its bytes; its
+    source's hash is in the recipe.
+    """
+    source = Path(srcdir) / "pyrpath-pgo-ids.c"
+    library = source.with_suffix(".so")
+    shutil.copy(IDS_LIBRARY, source)
+    log.run(["gcc", "-shared", "-fPIC", "-O2", "-o", library.name, source.name],
+            "compile the PGO training's id library", cwd=srcdir,
+            env={"PATH": host.SYSTEM_PATH, "LC_ALL": "C"},
+            fix="the C compiler failed on a file dh-pyrpath ships: report this as a dh-pyrpath "
+                "bug, with the log")
+    return library
 
 
 def configured_multiarch(srcdir):
@@ -61,7 +87,7 @@ def configured_multiarch(srcdir):
     return found.group(1)
 
 
-def training_command(python, args, aslr_off=True, stack_fixed=True, own_users=True):
+def training_command(python, args, aslr_off=True, stack_fixed=True):
     """The training run's command line: the process state it starts in is fixed too.
 
     Every signal's handler is reset to the default: a signal ignored by whatever started the
@@ -73,13 +99,9 @@ def training_command(python, args, aslr_off=True, stack_fixed=True, own_users=Tr
     method cache) and thus the counts. The stack's soft limit is fixed because the kernel
     places every mapping below a gap of its size, or bottom-up when it is unlimited (measured:
     `ulimit -s unlimited` changed 17 profile files); the helper fixes the rest it can see.
-    own_users: a user namespace where the build user is root, so the build directory's files
-    are owned by uid and gid 0 for every build user: every import stats them, and an id below
-    257 is a cached int where a larger one is a new object (measured: the same tree owned by
-    uid 1000 changed 6 profile files; in the namespace, none).
+    The build user's ids are the environment's (LD_PRELOAD, training_environment).
     """
     return ["env", "--default-signal",
-            *(["unshare", "--user", "--map-root-user"] if own_users else []),
             *(["prlimit", f"--stack={TRAINING_STACK}:"] if stack_fixed else []),
             *(["setarch", "-R"] if aslr_off else []), python, *args]
 
@@ -121,19 +143,18 @@ def train(srcdir, version, profile, epoch, log):
     if not stack_fixed:
         log.warn(f"the stack's hard limit is below {TRAINING_STACK} bytes: the PGO profile, and "
                  "with it the interpreter's bytes, may differ from another build's")
-    own_users = user_namespace_works()
-    if not own_users:
-        log.warn("unshare --user cannot make a user namespace here: the PGO profile, and with "
-                 "it the interpreter's bytes, may differ from a build by another user id")
     env = training_environment(epoch, pycache, configured_multiarch(srcdir),
-                               srcdir / "pyrpath-pgo-platlib")
+                               srcdir / "pyrpath-pgo-platlib", build_ids_library(srcdir, log))
     if profile == "optimize":
         env = {**env, "PYTHONHASHSEED": "random"}
     for args in runs:
+        # CPython's own tests would take the fake ids for root's and try what only root may
+        run_env = ({k: v for k, v in env.items() if k != "LD_PRELOAD"}
+                   if args == CPYTHON_PGO_TASK else env)
         try:
-            log.run(training_command(python, args, aslr_off, stack_fixed, own_users),
+            log.run(training_command(python, args, aslr_off, stack_fixed),
                     "the PGO training run",
-                    cwd=srcdir, env=env,
+                    cwd=srcdir, env=run_env,
                     fix="the instrumented interpreter failed its training; see the log")
         except PyrpathError:
             if args != CPYTHON_PGO_TASK:
@@ -155,13 +176,3 @@ def _aslr_switch_works():
     except OSError:
         return False
 
-
-def user_namespace_works():
-    """Whether this process may make a user namespace (not in a container whose seccomp
-    filter forbids it, nor where the kernel turns unprivileged ones off)."""
-    try:
-        return subprocess.run(["unshare", "--user", "--map-root-user", "true"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={"PATH": host.SYSTEM_PATH}).returncode == 0
-    except OSError:
-        return False

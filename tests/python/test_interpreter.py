@@ -3,7 +3,9 @@ from pathlib import Path
 
 from dh_pyrpath.python import cpython
 from dh_pyrpath.python import recipe as recipelib
+from dh_pyrpath.python import training
 from dh_pyrpath.python import trim
+from dh_pyrpath.store.files import sha256_file
 from dh_pyrpath.python.sources import DebianPatches, Source
 from dh_pyrpath.log import BuildLog
 
@@ -31,6 +33,9 @@ def test_cache_key_covers_what_changes_the_bytes():
     ]
     assert len({key} | {recipelib.cache_key(v) for v in variants}) == 8
     assert rec()["training"] and rec(profile="plain")["training"] is None
+    # the training's workload and the library it preloads (training_ids.c) are in the key
+    assert all(sha256_file(f) in rec()["training"]
+               for f in (training.TRAINING, training.IDS_LIBRARY))
     assert "--without-system-libmpdec" in rec()["configure"]
     assert "--with-system-libmpdec" in variants[-1]["configure"]
 
