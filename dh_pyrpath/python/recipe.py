@@ -137,7 +137,7 @@ def recipe(source, facts, flags, keep, profile_name, tools, strip=True):
             "python": facts["version"], "configure": configure,
             "profile": profile_name,
             "training": (sha256_file(training.TRAINING) + f":{training.TRAINING_ROUNDS}"
-                         + ":" + sha256_file(training.IDS_LIBRARY)
+                         + ":" + sha256_file(training.STEADY_FILES)
                          if profile_name == "pgo" else None),
             "flags": flags, "keep": sorted(keep), "toolchain": tools,
             "placeholder": PLACEHOLDER, "strip": strip, "builtin": list(BUILTIN_MODULES)}

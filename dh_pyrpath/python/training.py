@@ -4,9 +4,10 @@
 The training is made reproducible, since the profile decides the optimised bytes: one thread,
 PYTHONHASHSEED=0, an empty environment, every signal at its default, ASLR off, an 8 MiB stack
 limit, the loader's cache and OpenSSL's configuration unread, nothing stat'ed outside the build
-directory, the process and its files owned by uid and gid 0 (a preloaded library, for every
-build user, in a chroot too), a fixed host name, kernel and process ids, sorted directory
-listings, and no SQLite queries (its seed is random). What is left is the build directory's file
+directory, a fixed host name, kernel and process ids, and no SQLite queries (its seed is
+random); a preloaded library makes what it sees of files the machine's in nothing: uid and gid
+0 for the process and every file, for every build user and in a chroot too; device, inode and
+directory sizes that are never cached ints; directory listings in name order whatever the file
 system (docs/how-it-works.md).
 """
 import re
@@ -20,8 +21,9 @@ from ..errors import PyrpathError
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
 TRAINING = HELPERS / "pgo_training.py"
-# Preloaded into the training: the ids it sees are 0 (helpers/training_ids.c says why)
-IDS_LIBRARY = HELPERS / "training_ids.c"
+# Preloaded into the training: what it sees of files is the same everywhere
+# (helpers/steady_files.c says what and why)
+STEADY_FILES = HELPERS / "steady_files.c"
 TRAINING_ROUNDS = "40"
 # --optimize's second part: CPython's own PGO task (its Makefile's PROFILE_TASK)
 CPYTHON_PGO_TASK = ("-m", "test", "--pgo", "--timeout=1200")
@@ -46,7 +48,7 @@ def training_environment(epoch, pycache, multiarch, platlib, preload=None):
     machine's /opt; its times became int objects, cached ones where a chroot's image left the
     nanoseconds at 0 (measured: the other 5 files). An absolute platlibdir moves that entry,
     and that walk, into the build directory.
-    LD_PRELOAD (`preload`): build_ids_library's library, a path inside the build directory.
+    LD_PRELOAD (`preload`): build_steady_files' library, a path inside the build directory.
     """
     env = {"PATH": host.SYSTEM_PATH, "LC_ALL": "C", "LANG": "C", "TZ": "UTC", "HOME": "/nonexistent",
             "PYTHONHASHSEED": "0", "PYTHONPYCACHEPREFIX": str(pycache),
@@ -58,19 +60,19 @@ def training_environment(epoch, pycache, multiarch, platlib, preload=None):
     return env
 
 
-def build_ids_library(srcdir, log):
-    """Compile helpers/training_ids.c into the build directory with the build's compiler: the
-    library the training preloads so that it sees uid and gid 0 as its own and every file's.
+def build_steady_files(srcdir, log):
+    """Compile helpers/steady_files.c into the build directory with the build's compiler: the
+    library the training preloads so that what it sees of files is the same on every machine.
 
     Compiled there under a name relative to it (no path of this installation in the object),
     without dpkg-buildflags: only the compiler, which the key names, decides its bytes; its
     source's hash is in the recipe.
     """
-    source = Path(srcdir) / "pyrpath-pgo-ids.c"
+    source = Path(srcdir) / "pyrpath-pgo-steady-files.c"
     library = source.with_suffix(".so")
-    shutil.copy(IDS_LIBRARY, source)
+    shutil.copy(STEADY_FILES, source)
     log.run(["gcc", "-shared", "-fPIC", "-O2", "-o", library.name, source.name],
-            "compile the PGO training's id library", cwd=srcdir,
+            "compile the PGO training's preloaded library", cwd=srcdir,
             env={"PATH": host.SYSTEM_PATH, "LC_ALL": "C"},
             fix="the C compiler failed on a file dh-pyrpath ships: report this as a dh-pyrpath "
                 "bug, with the log")
@@ -99,7 +101,7 @@ def training_command(python, args, aslr_off=True, stack_fixed=True):
     method cache) and thus the counts. The stack's soft limit is fixed because the kernel
     places every mapping below a gap of its size, or bottom-up when it is unlimited (measured:
     `ulimit -s unlimited` changed 17 profile files); the helper fixes the rest it can see.
-    The build user's ids are the environment's (LD_PRELOAD, training_environment).
+    What the process sees of files is the preloaded library's (training_environment).
     """
     return ["env", "--default-signal",
             *(["prlimit", f"--stack={TRAINING_STACK}:"] if stack_fixed else []),
@@ -144,11 +146,11 @@ def train(srcdir, version, profile, epoch, log):
         log.warn(f"the stack's hard limit is below {TRAINING_STACK} bytes: the PGO profile, and "
                  "with it the interpreter's bytes, may differ from another build's")
     env = training_environment(epoch, pycache, configured_multiarch(srcdir),
-                               srcdir / "pyrpath-pgo-platlib", build_ids_library(srcdir, log))
+                               srcdir / "pyrpath-pgo-platlib", build_steady_files(srcdir, log))
     if profile == "optimize":
         env = {**env, "PYTHONHASHSEED": "random"}
     for args in runs:
-        # CPython's own tests would take the fake ids for root's and try what only root may
+        # CPython's own tests would take the ids of 0 for root's and try what only root may
         run_env = ({k: v for k, v in env.items() if k != "LD_PRELOAD"}
                    if args == CPYTHON_PGO_TASK else env)
         try:

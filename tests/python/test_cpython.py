@@ -180,7 +180,13 @@ def test_training_never_reads_the_loaders_cache(tmp_path):
     assert "search cache=" not in log
 
 
-SHOW_IDS = "import os; st = os.stat('/proc/self'); print(os.getuid(), st.st_uid, st.st_gid)"
+SHOW_FILES = """import os, sys
+st = os.stat('/proc/self')
+d = os.stat(sys.argv[1])
+print(os.getuid(), st.st_uid, st.st_gid, d.st_size, d.st_ino >= 1 << 40, d.st_dev >= 1 << 40)
+print(*os.listdir(sys.argv[1]))
+print(*(e.name for e in os.scandir(sys.argv[1])))
+"""
 
 
 def _as_nobody():
@@ -192,41 +198,50 @@ def _as_nobody():
 
 
 class _Log:
-    """BuildLog's run, enough for build_ids_library."""
+    """BuildLog's run, enough for build_steady_files."""
     def run(self, cmd, what, cwd=None, env=None, fix=None):
         subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, check=True)
 
 
-def test_training_sees_itself_and_its_files_owned_by_root():
-    """Every import stats the build directory's files: the training sees them, and itself,
-    owned by uid and gid 0 whoever builds, since ids below 257 are cached ints and others new
-    objects (measured: the same tree trained as uid 999, sbuild's build user, changed 6 profile
-    files). The library is really compiled and preloaded, as sbuild's build user (nobody here,
-    when the tests run as root) in no user namespace; /proc/self stands for a file the build
-    user owns; the control, without it, shows the user's own ids."""
+def test_training_sees_the_same_files_on_every_machine():
+    """The library the training preloads, really compiled and preloaded, in no user namespace,
+    as sbuild's build user would run it (nobody here, when the tests run as root): uid and gid 0
+    for the process and for a file the user owns (/proc/self), a directory's size fixed, device
+    and inode numbers never cached ints, listings in name order (this file system's own order
+    is another: the control, without the library)."""
     with tempfile.TemporaryDirectory() as tmp:  # nobody may read it (pytest's tmp_path: no)
         os.chmod(tmp, 0o755)
-        _ids_seen_by_the_training(Path(tmp))
+        _files_seen_by_the_training(Path(tmp))
 
 
-def _ids_seen_by_the_training(tmp_path):
+def _files_seen_by_the_training(tmp_path):
     srcdir = tmp_path / "build"
     srcdir.mkdir()
-    library = training.build_ids_library(srcdir, _Log())
+    library = training.build_steady_files(srcdir, _Log())
     assert library.parent == srcdir and library.is_file()
     # no path of this checkout in the object: only the compiler decides its bytes
     assert str(training.HELPERS).encode() not in library.read_bytes()
+    # small: a file mapping of 2 MiB or more lands elsewhere on ext4 than on tmpfs
+    assert library.stat().st_size < 2 << 20
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    names = [f"m{(i * 7919) % 97:02d}" for i in range(40)]  # created out of order
+    for name in names:
+        (listed / name).touch()
 
     def run(env):
-        return subprocess.run([sys.executable, "-c", SHOW_IDS], stdout=subprocess.PIPE,
+        return subprocess.run([sys.executable, "-c", SHOW_FILES, listed], stdout=subprocess.PIPE,
                               text=True, check=True, env=env, preexec_fn=_as_nobody
-                              ).stdout.split()
+                              ).stdout.splitlines()
     env = training.training_environment("1700000000", tmp_path / "pycache", "x86_64-linux-gnu",
                                         tmp_path / "platlib", library)
     del env["PYTHONPLATLIBDIR"]  # Debian's python3 takes its stdlib from there
     own = run({k: v for k, v in env.items() if k != "LD_PRELOAD"})
-    assert own[0] != "0" and own[1] == own[0]
-    assert run(env) == ["0", "0", "0"]
+    assert own[0].split()[0] != "0" and own[0].split()[1] == own[0].split()[0]
+    assert own[1].split() != sorted(names)  # the file system's order
+    steady = run(env)
+    assert steady[0].split() == ["0", "0", "0", "4096", "True", "True"]
+    assert steady[1].split() == steady[2].split() == sorted(set(names))
 
 
 SHOW_PATH = "import hashlib, json, sys; print(sys.path[1])"

@@ -33,9 +33,9 @@ def test_cache_key_covers_what_changes_the_bytes():
     ]
     assert len({key} | {recipelib.cache_key(v) for v in variants}) == 8
     assert rec()["training"] and rec(profile="plain")["training"] is None
-    # the training's workload and the library it preloads (training_ids.c) are in the key
+    # the training's workload and the library it preloads (steady_files.c) are in the key
     assert all(sha256_file(f) in rec()["training"]
-               for f in (training.TRAINING, training.IDS_LIBRARY))
+               for f in (training.TRAINING, training.STEADY_FILES))
     assert "--without-system-libmpdec" in rec()["configure"]
     assert "--with-system-libmpdec" in variants[-1]["configure"]
 
