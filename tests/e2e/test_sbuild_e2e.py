@@ -73,7 +73,10 @@ def _sbuild(dsc, tool_deb, out, account):
     """sbuild's unshare backend, as the developer's account."""
     out.mkdir()
     os.chown(out, account.pw_uid, account.pw_gid)
-    extra = [f"--extra-package={deb}" for deb in tool_debs(tool_deb)]
+    # where sbuild's user may read them (pytest's temporary directories are root's alone)
+    shelf = out.parent / "extra-packages"
+    shelf.mkdir()
+    extra = [f"--extra-package={shutil.copy(deb, shelf)}" for deb in tool_debs(tool_deb)]
     proc = subprocess.run(
         ["runuser", "-u", SBUILD_USER, "--", "env", "-i", f"HOME={account.pw_dir}",
          f"PATH={SYSTEM_PATH}", "LC_ALL=C.UTF-8",
