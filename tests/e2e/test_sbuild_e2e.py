@@ -104,7 +104,8 @@ def _debs(where):
 def _build_info(deb, where):
     """build-info.json of a built .deb (the interpreter's key, the toolchain's versions)."""
     tree = where / deb.stem
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
+    tree.mkdir(parents=True)
+    run(["dpkg-deb", "-x", str(deb), str(tree)])
     return json.loads(next(tree.rglob("share/dh-pyrpath/build-info.json")).read_text()), tree
 
 
