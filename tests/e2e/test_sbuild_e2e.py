@@ -14,6 +14,7 @@ reproducible covers"), so this holds for a host as up to date as the archive: wh
 the test says which packages differ instead of comparing bytes that cannot match.
 Extended tier: sbuild compiles its interpreter cold (about 10 minutes on 2 cores).
 """
+import hashlib
 import json
 import os
 import pwd
@@ -158,5 +159,8 @@ def test_sbuild_and_the_host_build_the_same_debs(tool_installed):
         differ = [name for name in sbuilt
                   if sbuilt[name].read_bytes() != hosted[name].read_bytes()]
         assert not differ, (differ, _differing_files(tree_h, tree_s)[:20])
+        for name, deb in sorted(sbuilt.items()):  # for the record (pytest -s shows it)
+            print(f"{name}: {hashlib.sha256(deb.read_bytes()).hexdigest()} on both sides, "
+                  f"interpreter key {info_s['interpreter_key']}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
