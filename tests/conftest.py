@@ -121,6 +121,22 @@ def copy_source(src, dest_parent):
     return dest
 
 
+def vendored_copy(src, dest_parent):
+    """copy_source, then `dh_pyrpath --vendor` in the copy (with network and the suite's
+    cache): a source package that builds with no network. Returns (copy, its output)."""
+    dest = copy_source(src, dest_parent)
+    proc = dh_pyrpath("--vendor", cwd=dest, check=True)
+    assert (dest / "pyrpath-vendor" / "MANIFEST.json").is_file(), proc.stdout
+    return dest, proc.stdout
+
+
+def tree_files(tree):
+    """{relative path: bytes} of the regular files under `tree` (links left out)."""
+    tree = Path(tree)
+    return {str(p.relative_to(tree)): p.read_bytes() for p in sorted(tree.rglob("*"))
+            if p.is_file() and not p.is_symlink()}
+
+
 def pyrpath_build_setup(request, tmp_path_factory):
     """(extra dpkg-buildpackage args, extra build environment) for building with dh_pyrpath:
     the installed dh-pyrpath package (tool_installed), or this checkout's dh_pyrpath and

@@ -177,4 +177,3 @@ def _aslr_switch_works():
                               stderr=subprocess.DEVNULL, env={"PATH": host.SYSTEM_PATH}).returncode == 0
     except OSError:
         return False
-

@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 import chroots
-from conftest import REPO, SUITE_CACHE, copy_source, dh_pyrpath
+from conftest import REPO, SUITE_CACHE, copy_source, dh_pyrpath, tree_files, vendored_copy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.extended]
 
@@ -45,11 +45,6 @@ def _cold(where, elsewhere=False):
     return key, manifest, tree
 
 
-def _files(tree):
-    return {str(p.relative_to(tree)): p.read_bytes() for p in sorted(tree.rglob("*"))
-            if p.is_file() and not p.is_symlink()}
-
-
 def test_two_cold_default_builds_elsewhere_are_byte_identical(tmp_path):
     key_a, manifest_a, tree_a = _cold(tmp_path / "a")
     key_b, manifest_b, tree_b = _cold(tmp_path / "somewhere" / "much" / "deeper",
@@ -58,7 +53,7 @@ def test_two_cold_default_builds_elsewhere_are_byte_identical(tmp_path):
     differ = sorted(p for p in set(manifest_a) | set(manifest_b)
                     if manifest_a.get(p) != manifest_b.get(p))
     assert not differ, f"two cold builds differ in {len(differ)} files: {differ[:10]}"
-    a, b = _files(tree_a), _files(tree_b)
+    a, b = tree_files(tree_a), tree_files(tree_b)
     assert a.keys() == b.keys()
     assert [p for p in a if a[p] != b[p]] == []
 
@@ -69,13 +64,6 @@ def test_two_cold_default_builds_elsewhere_are_byte_identical(tmp_path):
 # the chroot's own: /etc (passwd, hosts, host name, no openssl.cnf, its own ld.so.cache), /var
 # (the build directory /var/tmp/dh-pyrpath-build among it), /opt, /tmp.
 SAME_PACKAGES = ("/usr", "/var/lib/dpkg", "/etc/alternatives")
-
-
-def _vendored(where):
-    src = copy_source(EXAMPLE, where)
-    dh_pyrpath("--vendor", cwd=src, env={"DH_PYRPATH_CACHE_DIR": str(SUITE_CACHE)}, check=True)
-    assert (src / "pyrpath-vendor" / "MANIFEST.json").is_file()
-    return src
 
 
 def _in_build_chroot(where, src):
@@ -101,14 +89,14 @@ def test_host_and_build_chroot_give_the_same_interpreter(tmp_path):
     built offline in an sbuild-like chroot with a minbase /etc. Same key, and every file of
     the packaged tree the same bytes, the PGO-trained, LTO-linked bin/python3.X included."""
     key_a, _, tree_a = _cold(tmp_path / "host")
-    src = _vendored(tmp_path / "chroot-src" / "build")
+    src, _ = vendored_copy(EXAMPLE, tmp_path / "chroot-src" / "build")
     log = _in_build_chroot(tmp_path / "chroot", src)
     assert "vendored: building from" in log and "instrumented for PGO" in log, log[-3000:]
     tree_b = src / "debian" / "hello-service" / "opt" / "hello-service"
     key_b = json.loads((tree_b / "share/dh-pyrpath/build-info.json").read_text())[
         "interpreter_key"]
     assert key_a == key_b
-    a, b = _files(tree_a), _files(tree_b)
+    a, b = tree_files(tree_a), tree_files(tree_b)
     assert a.keys() == b.keys()
     python = next(p for p in a if p.startswith("bin/python3."))
     differ = [p for p in a if a[p] != b[p]]

@@ -24,7 +24,7 @@ import tarfile
 import pytest
 
 import chroots
-from conftest import REPO, TEST_STATE, copy_source, dh_pyrpath, tool_debs
+from conftest import REPO, TEST_STATE, tool_debs, vendored_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -46,10 +46,8 @@ def _errors(proc):
 def vendored(tool_installed, suite_cache, tmp_path_factory):
     """The example as a source package that went through `dh_pyrpath --vendor` (with network,
     outside any chroot), and the tool's .deb."""
-    src = copy_source(EXAMPLE, tmp_path_factory.mktemp("vendored"))
-    proc = dh_pyrpath("--vendor", cwd=src, check=True)
-    assert (src / "pyrpath-vendor" / "MANIFEST.json").is_file(), proc.stdout
-    return src, tool_installed, proc.stdout
+    src, output = vendored_copy(EXAMPLE, tmp_path_factory.mktemp("vendored"))
+    return src, tool_installed, output
 
 
 def _builder(parent, tool_deb, extra=(), deb_src=False):

@@ -27,8 +27,7 @@ import pytest
 
 import chroots
 from dh_pyrpath.python import recipe as recipelib
-from conftest import REPO, SUITE_CACHE, SYSTEM_PATH, build_env, copy_source, dh_pyrpath, run, \
-    tool_debs
+from conftest import REPO, SYSTEM_PATH, build_env, run, tool_debs, tree_files, vendored_copy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.extended]
 
@@ -62,8 +61,7 @@ def _sbuild_user():
 
 def _source_package(work):
     """The example, vendored, as a .dsc (dpkg-source -b)."""
-    src = copy_source(EXAMPLE, work / "src")
-    dh_pyrpath("--vendor", cwd=src, env={"DH_PYRPATH_CACHE_DIR": str(SUITE_CACHE)}, check=True)
+    src, _ = vendored_copy(EXAMPLE, work / "src")
     run(["dpkg-source", "-b", src.name], cwd=src.parent, env=build_env())
     dscs = list(src.parent.glob("*.dsc"))
     assert len(dscs) == 1, dscs
@@ -118,18 +116,13 @@ def _keyed_versions_that_differ(sbuild_log):
     listed = next((line.split(":", 1)[1] for line in sbuild_log.splitlines()
                    if line.startswith("Package versions:")), "")
     chroot = dict(word.split("_", 1) for word in listed.split())  # name_version
-    query = run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}${Package}=${Version}\n",
-                 *names], check=False, env={"PATH": SYSTEM_PATH}).stdout
-    host = dict(line[3:].split("=", 1) for line in query.splitlines() if line.startswith("ii "))
+    host = dict(v.split("=", 1) for v in recipelib._installed_versions(names))
     return {n: (host.get(n), chroot.get(n)) for n in sorted(names)
             if host.get(n) != chroot.get(n)}
 
 
 def _differing_files(a, b):
-    def files(tree):
-        return {str(p.relative_to(tree)): p.read_bytes() for p in tree.rglob("*")
-                if p.is_file() and not p.is_symlink()}
-    fa, fb = files(a), files(b)
+    fa, fb = tree_files(a), tree_files(b)
     return sorted(p for p in fa.keys() | fb.keys() if fa.get(p) != fb.get(p))
 
 

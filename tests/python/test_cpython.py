@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dh_pyrpath import host
+from dh_pyrpath.log import BuildLog
 from dh_pyrpath.python import cpython
 from dh_pyrpath.python import training
 from dh_pyrpath.errors import PyrpathError
@@ -197,12 +198,6 @@ def _as_nobody():
         os.setuid(65534)
 
 
-class _Log:
-    """BuildLog's run, enough for build_steady_files."""
-    def run(self, cmd, what, cwd=None, env=None, fix=None):
-        subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, check=True)
-
-
 def test_training_sees_the_same_files_on_every_machine():
     """The library the training preloads, really compiled and preloaded, in no user namespace,
     as sbuild's build user would run it (nobody here, when the tests run as root): uid and gid 0
@@ -217,7 +212,8 @@ def test_training_sees_the_same_files_on_every_machine():
 def _files_seen_by_the_training(tmp_path):
     srcdir = tmp_path / "build"
     srcdir.mkdir()
-    library = training.build_steady_files(srcdir, _Log())
+    library = training.build_steady_files(srcdir, BuildLog(str(tmp_path / "log"), "svc",
+                                                           quiet=True))
     assert library.parent == srcdir and library.is_file()
     # no path of this checkout in the object: only the compiler decides its bytes
     assert str(training.HELPERS).encode() not in library.read_bytes()
