@@ -13,7 +13,6 @@ since the mirror's files are the same bytes every time). The other tests run the
 (dry run, already current, the archive's 404, no apt indexes) and build nothing.
 """
 import json
-import os
 import re
 import shutil
 import subprocess
